@@ -1,0 +1,36 @@
+import { Command, CommanderError } from 'commander';
+import { FinaleError } from '../core/errors';
+import pkg from '../package.json' with { type: 'json' };
+import { commands } from './commands/index';
+import { err } from './output';
+
+// Exit codes: 0 ok, 1 invalid or failed, 2 usage or unreadable input. Commands may use more
+// (run: 130 stopped; stop: 3 refused, 4 unknown run), documented in their --help.
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('finale')
+    .description('Run Bitbucket Pipelines YAML as AWS Step Functions state machines, or on this machine.')
+    .version(pkg.version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(err.red(text)) });
+  for (const register of commands) register(program);
+  for (const command of program.commands) command.exitOverride();
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through exitOverride with exit code 0.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof FinaleError) {
+      process.stderr.write(`${err.red('finale:')} ${error.message}\n`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

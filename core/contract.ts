@@ -1,0 +1,167 @@
+// Shared vocabulary of the core: statuses, reasons, error names, the control actions the compiled
+// state machine invokes, and the ports behind which AWS and the embedded engine differ.
+
+export const RUN_STATUSES = [
+  'PENDING',
+  'RUNNING',
+  'PAUSED',
+  'STOPPING',
+  'DRAINING',
+  'SUCCESSFUL',
+  'FAILED',
+  'STOPPED',
+  'ERROR',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['SUCCESSFUL', 'FAILED', 'STOPPED', 'ERROR'];
+
+export const STEP_STATUSES = [
+  'PENDING',
+  /** Waiting for an approval or a lock. */
+  'WAITING',
+  'RUNNING',
+  'SUCCESSFUL',
+  'FAILED',
+  'STOPPED',
+  'TIMED_OUT',
+  /** Excluded by a changeset condition. */
+  'SKIPPED',
+  /** The run ended (failure, stop) before the step started. */
+  'NOT_RUN',
+  'ERROR',
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** Why a run ended the way it did: stored in history, shown by `finale show`. */
+export const RUN_REASONS = {
+  succeeded: 'All steps succeeded',
+  stepFailed: 'A step failed',
+  timedOut: 'A step exceeded its max-time',
+  stopped: 'Stopped',
+  drained: 'Stopped after the running step finished',
+  approvalRefused: 'A manual step was not approved',
+  finalFailed: 'The final step failed',
+  orphaned: 'The engine running it went away',
+  aborted: 'The execution was aborted outside Finale',
+  internal: 'Finale failed',
+} as const;
+export type RunReason = keyof typeof RUN_REASONS;
+
+export type StopMode = 'graceful' | 'drain' | 'immediate';
+export type StopPolicy = 'anyone' | 'admins' | 'nobody';
+
+/** Error names thrown by control actions and matched by the definition's Catch/Retry and Fail states. */
+export const ERROR_NAMES = {
+  /** beginStep found the run no longer RUNNING (stopping, draining): route to the final step. */
+  runNotRunning: 'Run.NotRunning',
+  stepFailed: 'Step.Failed',
+  stepStopped: 'Step.Stopped',
+  stepTimedOut: 'Step.TimedOut',
+  /** completeStep: the step failed and on-fail retry allows another attempt. */
+  stepRetry: 'Step.Retry',
+  /** SendTaskFailure to a run waiting on an approval or a lock when it is stopped. */
+  pipelineStopped: 'Pipeline.Stopped',
+  approvalRefused: 'Approval.Refused',
+  /** The Fail states at the end of a run. */
+  pipelineFailed: 'Pipeline.Failed',
+  pipelineTimedOut: 'Pipeline.TimedOut',
+  pipelineError: 'Pipeline.Error',
+} as const;
+
+/** Fail-state error per terminal status (SUCCESSFUL ends in a Succeed state). */
+export const FAIL_ERROR_OF: Record<Exclude<RunStatus, 'SUCCESSFUL'>, string> = {
+  PENDING: ERROR_NAMES.pipelineError,
+  RUNNING: ERROR_NAMES.pipelineError,
+  PAUSED: ERROR_NAMES.pipelineError,
+  STOPPING: ERROR_NAMES.pipelineStopped,
+  DRAINING: ERROR_NAMES.pipelineStopped,
+  FAILED: ERROR_NAMES.pipelineFailed,
+  STOPPED: ERROR_NAMES.pipelineStopped,
+  ERROR: ERROR_NAMES.pipelineError,
+};
+
+/** What a Catch hands on: Step Functions' error object. */
+export interface CaughtError {
+  readonly Error: string;
+  readonly Cause?: string;
+}
+
+/**
+ * The control actions. The compiled definition invokes them through the control Lambda on AWS
+ * (`lambda:invoke`, Payload = the request) and through the same dispatch function locally.
+ */
+export type ControlRequest =
+  /** First state of a run: PENDING → RUNNING, records the start. */
+  | { readonly action: 'startRun'; readonly runId: string }
+  /** Before a step's task: requires the run to be RUNNING (throws Run.NotRunning), marks the step RUNNING. */
+  | { readonly action: 'beginStep'; readonly runId: string; readonly step: number }
+  /**
+   * After a step's task, on success and on failure alike (`task` is the RunTask output or the caught
+   * error). Decides the outcome in one place, records it, releases `release` locks on success, and
+   * throws Step.Failed/Stopped/TimedOut/Retry — except inside a parallel group, where it returns
+   * `{ ok: false }` so the other branches finish (and, with fail-fast, stops them first).
+   */
+  | {
+      readonly action: 'completeStep';
+      readonly runId: string;
+      readonly step: number;
+      readonly task: unknown;
+      readonly release?: readonly string[];
+      readonly parallel?: { readonly failFast: boolean; readonly steps: readonly number[] };
+    }
+  /** A manual step's gate (waitForTaskToken): parks the token on the run; approve/stop complete it. */
+  | {
+      readonly action: 'awaitApproval';
+      readonly runId: string;
+      readonly step: number;
+      readonly taskToken: string;
+    }
+  /** Acquire a lock or queue for it (waitForTaskToken); the releaser hands over and resumes the waiter. */
+  | {
+      readonly action: 'acquireLock';
+      readonly runId: string;
+      readonly step: number;
+      readonly lock: string;
+      readonly leaseSeconds: number;
+      readonly taskToken: string;
+    }
+  /** Entering the final path: fixes the pipeline outcome so far and moves the run to phase "final". */
+  | { readonly action: 'enterFinal'; readonly runId: string; readonly error?: CaughtError }
+  /** Last state: releases every lock the run still holds, records the end, returns the status. */
+  | { readonly action: 'finishRun'; readonly runId: string };
+
+export type ControlAction = ControlRequest['action'];
+
+export interface CompleteStepResult {
+  readonly ok: boolean;
+  readonly status: StepStatus;
+}
+export interface EnterFinalResult {
+  readonly status: RunStatus;
+}
+export interface FinishRunResult {
+  readonly status: RunStatus;
+  /** The Fail state's error when status is not SUCCESSFUL. */
+  readonly error?: string;
+}
+
+/** Who is asking, as established by the adapter (IAM principal on AWS, local identity locally). */
+export interface Caller {
+  readonly user: string;
+}
+
+/** Step Functions' task-token API, or the embedded engine's token registry. */
+export interface Orchestrator {
+  /** 'gone' when the token's execution or state has already ended (TaskTimedOut): skip it. */
+  sendTaskSuccess(taskToken: string, output: unknown): Promise<'ok' | 'gone'>;
+  sendTaskFailure(taskToken: string, error: string, cause: string): Promise<'ok' | 'gone'>;
+}
+
+/** ECS StopTask, or the embedded engine's process runner. Stopping a finished task succeeds. */
+export interface TaskControl {
+  stopTask(taskId: string, mode: Exclude<StopMode, 'drain'>, reason: string): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}

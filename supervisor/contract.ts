@@ -1,0 +1,94 @@
+// The contract between the step supervisor (supervisor.sh) and whatever starts it: the local
+// process runner and, on AWS, the agent container of the step's ECS task. Both sides import this.
+
+/** Exit statuses of supervisor.sh. A failed script passes its own exit code through. */
+export const SUPERVISOR_EXIT = {
+  success: 0,
+  /** A stop request (graceful or immediate) ended the step. */
+  stopped: 240,
+  /** The step ran past its max-time and was stopped gracefully. */
+  timedOut: 241,
+  /** The supervisor could not run the step at all (missing script file, bad settings). */
+  error: 242,
+} as const;
+
+/**
+ * A script that itself exits with one of the reserved codes above is reported as failed with
+ * this code instead; the status file keeps the real one.
+ */
+export const RESERVED_EXIT_REPLACEMENT = 1;
+
+export type StepOutcome = 'succeeded' | 'failed' | 'stopped' | 'timed-out' | 'error';
+
+/** Signals the supervisor understands. */
+export const SUPERVISOR_SIGNALS = {
+  /** ECS StopTask, the embedded engine's graceful stop, Ctrl+C: one signal to the group, grace, KILL. */
+  graceful: ['TERM', 'INT'],
+  /** Kill the script's process group now; the after-script does not run. */
+  immediate: 'USR1',
+} as const;
+
+export type StopSignal = 'TERM' | 'INT';
+
+/** Environment variables the supervisor reads (besides Bitbucket's own variables, which it passes on). */
+export const SUPERVISOR_ENV = {
+  /** Directory for the supervisor's files: status, output-variables, pid files. Must exist. */
+  dir: 'FINALE_DIR',
+  /** The step's script, a file rendered by supervisor/render.ts. */
+  script: 'FINALE_SCRIPT',
+  /** The step's after-script file; optional. */
+  afterScript: 'FINALE_AFTER_SCRIPT',
+  /** TERM (default) or INT: the one signal a graceful stop sends to the script's process group. */
+  stopSignal: 'FINALE_STOP_SIGNAL',
+  /** Seconds between that signal and SIGKILL (default 30). */
+  stopGrace: 'FINALE_STOP_GRACE',
+  /** Seconds the script may run before a graceful timeout stop; 0 or unset means no limit. */
+  maxTime: 'FINALE_MAX_TIME',
+  /** Seconds the after-script may run before it is killed (default 600). */
+  afterScriptTimeout: 'FINALE_AFTER_SCRIPT_TIMEOUT',
+  /** Optional file whose appearance means "stop gracefully" (the >120 s grace path on Fargate). */
+  cancelFile: 'FINALE_CANCEL_FILE',
+} as const;
+
+/** Files the supervisor writes under FINALE_DIR. */
+export const SUPERVISOR_FILES = {
+  /** One line: `outcome=<StepOutcome> exit=<script exit code> stop=<none|graceful|immediate|timeout>`. */
+  status: 'status',
+  /** BITBUCKET_PIPELINES_VARIABLES_PATH points here: `NAME=value` lines written by the script. */
+  outputVariables: 'output-variables',
+  /** The script's process group id, written as soon as it starts. */
+  scriptPgid: 'script.pgid',
+} as const;
+
+export interface SupervisorStatus {
+  readonly outcome: StepOutcome;
+  /** The script's own exit status (128+n when killed by signal n). */
+  readonly exitCode: number;
+  readonly stop: 'none' | 'graceful' | 'immediate' | 'timeout';
+}
+
+/** Parses the status file; returns null when it is missing or malformed (the supervisor was killed). */
+export function parseSupervisorStatus(text: string | null | undefined): SupervisorStatus | null {
+  if (!text) return null;
+  const fields = Object.fromEntries(
+    text
+      .trim()
+      .split(/\s+/)
+      .map((pair) => pair.split('=', 2) as [string, string]),
+  );
+  const outcome = fields.outcome as StepOutcome | undefined;
+  const exitCode = Number(fields.exit);
+  const stop = fields.stop as SupervisorStatus['stop'] | undefined;
+  if (!outcome || !['succeeded', 'failed', 'stopped', 'timed-out', 'error'].includes(outcome)) return null;
+  if (!Number.isInteger(exitCode) || !stop) return null;
+  return { outcome, exitCode, stop };
+}
+
+/** Maps a supervisor exit status to an outcome, for runtimes that only see the exit code (ECS). */
+export function outcomeOfExitCode(code: number | null | undefined): StepOutcome {
+  if (code === SUPERVISOR_EXIT.success) return 'succeeded';
+  if (code === SUPERVISOR_EXIT.stopped) return 'stopped';
+  if (code === SUPERVISOR_EXIT.timedOut) return 'timed-out';
+  if (code === SUPERVISOR_EXIT.error || code === null || code === undefined) return 'error';
+  return 'failed';
+}
