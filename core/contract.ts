@@ -125,8 +125,13 @@ export type ControlRequest =
       readonly leaseSeconds: number;
       readonly taskToken: string;
     }
-  /** Entering the final path: fixes the pipeline outcome so far and moves the run to phase "final". */
-  | { readonly action: 'enterFinal'; readonly runId: string; readonly error?: CaughtError }
+  /**
+   * Entering the final path: fixes the pipeline outcome so far and moves the run to phase "final".
+   * `input` is the whole state input (`$`): it holds `error` (a CaughtError) when a Catch led here, and
+   * no `error` on the success path — a JSONPath to a missing field would fail the state, so the
+   * definition passes `$` and the core looks inside.
+   */
+  | { readonly action: 'enterFinal'; readonly runId: string; readonly input?: { readonly error?: CaughtError } }
   /** Last state: releases every lock the run still holds, records the end, returns the status. */
   | { readonly action: 'finishRun'; readonly runId: string };
 

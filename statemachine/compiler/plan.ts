@@ -99,6 +99,8 @@ export interface Plan {
   readonly steps: readonly StepSpec[];
   readonly locks: readonly LockSpec[];
   readonly stats: PlanStats;
+  /** Things the compiler adapted, for the user (e.g. a size Fargate cannot provide exactly). */
+  readonly notes: readonly string[];
   /** sha256 of the canonical definition and specs: equal plans share a state machine version. */
   readonly hash: string;
 }
@@ -109,6 +111,8 @@ export interface Plan {
  */
 export interface ExecutionInput {
   readonly runId: string;
+  /** The plan the run executes; tasks fetch their step spec by it. */
+  readonly planHash: string;
   /** Set when an orphaned or aborted run is resumed only to run its final step and release its locks. */
   readonly recover?: boolean;
   readonly env: {
