@@ -52,6 +52,8 @@ export interface StopRecord {
   readonly mode: StopMode;
   readonly reason?: string;
   readonly at: number;
+  /** Accepted during phase final (an admin's immediate stop): it also ends the final step. */
+  readonly final?: boolean;
 }
 
 export interface RunRecord {
@@ -64,6 +66,11 @@ export interface RunRecord {
   readonly trigger: TriggerRecord;
   readonly status: RunStatus;
   readonly reason?: RunReason;
+  /**
+   * The pipeline's outcome, fixed when the final path is entered (or by orphan recovery); finishRun
+   * turns it into the terminal status, adjusted by the final step's result.
+   */
+  readonly outcome?: { readonly status: RunStatus; readonly reason: RunReason };
   /** main: pipeline steps; final: the final path runs; done: ended. */
   readonly phase: 'main' | 'final' | 'done';
   readonly startedBy: string;
