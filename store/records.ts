@@ -12,6 +12,8 @@ export interface TriggerRecord {
   readonly message?: string;
   readonly destination?: string;
   readonly pullRequestId?: string;
+  /** The branch a custom or manual run was started on (BITBUCKET_BRANCH). */
+  readonly branch?: string;
 }
 
 export interface StepRecord {
@@ -112,6 +114,11 @@ export interface LockRecord {
     readonly fence: number;
     readonly since: number;
     readonly leaseUntil: number;
+    /**
+     * The token the holder was resumed with. A handover that finds it gone skips the waiter only if
+     * this is still that token (the waiter may have re-called acquire with a fresh one meanwhile).
+     */
+    readonly taskToken?: string;
   };
   /** The last fencing token issued; every acquisition increments it. */
   readonly fence: number;
