@@ -1,0 +1,40 @@
+// What the core functions need, injected by each engine: the store, the task-token API, the task
+// stopper, a clock, and plans by hash.
+
+import type { Plan } from '../statemachine/compiler/plan';
+import type { Store } from '../store/store';
+import type { Clock, Orchestrator, TaskControl } from './contract';
+import { FinaleError } from './errors';
+
+export interface PlanSource {
+  get(planHash: string): Promise<Plan>;
+}
+
+export interface CoreDeps {
+  readonly store: Store;
+  readonly orchestrator: Orchestrator;
+  readonly tasks: TaskControl;
+  readonly clock: Clock;
+  readonly plans: PlanSource;
+}
+
+/** Plans by hash from the store, cached: a plan never changes once stored. */
+export function createPlanSource(store: Store, options: { maxEntries?: number } = {}): PlanSource {
+  const maxEntries = options.maxEntries ?? 50;
+  const cache = new Map<string, Promise<Plan>>();
+  return {
+    get(planHash) {
+      let plan = cache.get(planHash);
+      if (!plan) {
+        plan = store.plans.get(planHash).then((found) => {
+          if (!found) throw new FinaleError(`Plan ${planHash} is not in the store`);
+          return found;
+        });
+        plan.catch(() => cache.delete(planHash));
+        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+        cache.set(planHash, plan);
+      }
+      return plan;
+    },
+  };
+}

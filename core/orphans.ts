@@ -1,0 +1,72 @@
+// Runs whose engine went away. The local server owns the runs it executes through a lease it keeps
+// renewing; a run whose lease expired and that is not terminal is an orphan, which another instance
+// claims with one conditional write (so exactly one does), then runs its final step.
+
+import { ConditionFailedError } from '../store/errors';
+import type { RunRecord } from '../store/records';
+import type { CoreDeps } from './deps';
+
+export interface EngineLease {
+  /** The engine instance (the local server's id). */
+  readonly instance: string;
+  readonly leaseSeconds: number;
+}
+
+/** Extends the lease of every unfinished run this instance owns; returns their ids. */
+export async function renewEngineLeases(
+  lease: EngineLease,
+  deps: Pick<CoreDeps, 'store' | 'clock'>,
+): Promise<string[]> {
+  const leaseUntil = deps.clock.now() + lease.leaseSeconds * 1000;
+  const owned = (await deps.store.runs.listUnfinished()).filter(
+    (run) => run.engine?.instance === lease.instance,
+  );
+  const renewed: string[] = [];
+  for (const run of owned) {
+    try {
+      await deps.store.runs.renewEngineLease(run.runId, lease.instance, leaseUntil);
+      renewed.push(run.runId);
+    } catch (error) {
+      // Claimed by another instance, or finished meanwhile.
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  }
+  return renewed;
+}
+
+/** Unfinished runs whose engine lease has expired. */
+export async function findOrphans(deps: Pick<CoreDeps, 'store' | 'clock'>): Promise<RunRecord[]> {
+  const now = deps.clock.now();
+  return (await deps.store.runs.listUnfinished()).filter((run) => run.engine && run.engine.leaseUntil < now);
+}
+
+/**
+ * Takes over an orphan: this instance becomes its engine, its outcome becomes ERROR/orphaned (unless
+ * one was fixed already) and its RUNNING steps ERROR. undefined when it is not (or no longer) an
+ * orphan, e.g. another instance claimed it first. Killing leftover processes and running the final
+ * step is the engine's job.
+ */
+export async function claimOrphan(
+  runId: string,
+  lease: EngineLease,
+  deps: Pick<CoreDeps, 'store' | 'clock'>,
+): Promise<RunRecord | undefined> {
+  const run = await deps.store.runs.get(runId);
+  const now = deps.clock.now();
+  if (!run?.engine || run.engine.leaseUntil >= now || run.phase === 'done') return undefined;
+  const erroredSteps = Object.values(run.steps)
+    .filter((step) => step.status === 'RUNNING')
+    .map((step) => step.index);
+  try {
+    return await deps.store.runs.claimOrphan(runId, {
+      engine: { instance: lease.instance, leaseUntil: now + lease.leaseSeconds * 1000 },
+      now,
+      erroredSteps,
+      endedAt: now,
+      expectedVersion: run.version,
+    });
+  } catch (error) {
+    if (error instanceof ConditionFailedError) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,190 @@
+// Pure decisions about outcomes: a step's from what its task reported, the pipeline's when the final
+// path is entered, and the run's terminal status after the final step. Each is decided here only.
+
+import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
+import type { RunRecord, StepRecord } from '../store/records';
+import { SUPERVISOR_EXIT } from '../supervisor/contract';
+import {
+  type CaughtError,
+  ERROR_NAMES,
+  FAIL_ERROR_OF,
+  type RunReason,
+  type RunStatus,
+  type StepStatus,
+} from './contract';
+
+export interface StepDecision {
+  readonly status: StepStatus;
+  /** The exit code of the task's essential container (the supervisor's), when it reported one. */
+  readonly exitCode?: number;
+  readonly stopCode?: string;
+  /** One sentence for error messages and logs. */
+  readonly reason: string;
+}
+
+/** ECS stop codes meaning the infrastructure, not the script, ended the task. */
+const INFRASTRUCTURE_STOP_CODES = new Set([
+  'SpotInterruption',
+  'TerminationNotice',
+  'ServiceSchedulerInitiated',
+]);
+
+/**
+ * The outcome of a step from what `End` receives: the RunTask output (a DescribeTasks task object,
+ * PascalCase), or the error a Catch caught (`States.TaskFailed` with that task object as its JSON
+ * Cause, `States.Timeout`, anything else). A task stopped by StopTask is judged by its stop code and
+ * exit code, never by whether the state failed: AWS's treatment of that case is not documented.
+ */
+export function decideStepOutcome(result: unknown): StepDecision {
+  const caught = asCaughtError(result);
+  if (caught) {
+    const task = parseTask(caught.Cause);
+    if (task) return decideFromTask(task);
+    if (caught.Error === 'States.Timeout' || caught.Error === 'States.HeartbeatTimeout') {
+      return { status: 'TIMED_OUT', reason: 'The step ran past its task timeout' };
+    }
+    if (caught.Error === ERROR_NAMES.runNotRunning) {
+      return { status: 'NOT_RUN', reason: 'The run stopped before the step began' };
+    }
+    const cause = caught.Cause ? `: ${caught.Cause.slice(0, 300)}` : '';
+    return { status: 'ERROR', reason: `The step's task could not run (${caught.Error}${cause})` };
+  }
+  const task = asTask(result);
+  if (task) return decideFromTask(task);
+  return { status: 'ERROR', reason: 'The step ended without a task result' };
+}
+
+interface TaskView {
+  readonly exitCode?: number;
+  readonly stopCode?: string;
+  readonly stoppedReason?: string;
+}
+
+function decideFromTask(task: TaskView): StepDecision {
+  const { exitCode, stopCode } = task;
+  const known = { ...(exitCode !== undefined ? { exitCode } : {}), ...(stopCode ? { stopCode } : {}) };
+  const why = task.stoppedReason ? `: ${task.stoppedReason}` : '';
+  if (stopCode === 'TaskFailedToStart') {
+    return { ...known, status: 'ERROR', reason: `The step's task failed to start${why}` };
+  }
+  switch (exitCode) {
+    case SUPERVISOR_EXIT.success:
+      return { ...known, status: 'SUCCESSFUL', reason: 'The step succeeded' };
+    case SUPERVISOR_EXIT.stopped:
+      return { ...known, status: 'STOPPED', reason: 'The step was stopped' };
+    case SUPERVISOR_EXIT.timedOut:
+      return { ...known, status: 'TIMED_OUT', reason: 'The step ran past its max-time' };
+    case SUPERVISOR_EXIT.error:
+      return { ...known, status: 'ERROR', reason: 'The step supervisor could not run the step' };
+  }
+  // Killed after the grace, or the stop reached the task before its supervisor: still a stop.
+  if (stopCode === 'UserInitiated')
+    return { ...known, status: 'STOPPED', reason: `The step was stopped${why}` };
+  if (exitCode === undefined)
+    return { ...known, status: 'ERROR', reason: `The step's task reported no exit code${why}` };
+  if (stopCode && INFRASTRUCTURE_STOP_CODES.has(stopCode)) {
+    return { ...known, status: 'ERROR', reason: `The step's task was stopped by AWS (${stopCode})${why}` };
+  }
+  return { ...known, status: 'FAILED', reason: `The step failed with exit code ${exitCode}` };
+}
+
+function asCaughtError(value: unknown): CaughtError | undefined {
+  if (!isObject(value) || typeof value.Error !== 'string') return undefined;
+  return { Error: value.Error, ...(typeof value.Cause === 'string' ? { Cause: value.Cause } : {}) };
+}
+
+function parseTask(cause: string | undefined): TaskView | undefined {
+  if (!cause) return undefined;
+  try {
+    return asTask(JSON.parse(cause));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads the few fields used from a DescribeTasks task (PascalCase) or an ECS event detail (camelCase). */
+function asTask(value: unknown): TaskView | undefined {
+  if (!isObject(value)) return undefined;
+  const containers = value.Containers ?? value.containers;
+  const stopCode = value.StopCode ?? value.stopCode;
+  if (!Array.isArray(containers) && typeof stopCode !== 'string') return undefined;
+  const list = (Array.isArray(containers) ? containers : []).filter(isObject);
+  const agent =
+    list.find((container) => (container.Name ?? container.name) === TASK_CONTAINERS.agent) ??
+    (list.length === 1 ? list[0] : undefined);
+  const exitCode = agent ? (agent.ExitCode ?? agent.exitCode) : undefined;
+  const stoppedReason = value.StoppedReason ?? value.stoppedReason;
+  return {
+    ...(typeof exitCode === 'number' ? { exitCode } : {}),
+    ...(typeof stopCode === 'string' ? { stopCode } : {}),
+    ...(typeof stoppedReason === 'string' ? { stoppedReason } : {}),
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export interface RunOutcome {
+  readonly status: RunStatus;
+  readonly reason: RunReason;
+}
+
+/**
+ * The pipeline's outcome when the final path is entered: from a stop in progress, from the error
+ * that led there, or — on the success path and after a parallel group's Choice, which carry no
+ * error — from the step records. An outcome already fixed (orphan recovery) is kept.
+ */
+export function decideRunOutcome(run: RunRecord, error?: CaughtError): RunOutcome {
+  if (run.outcome) return run.outcome;
+  if (run.status === 'STOPPING') return { status: 'STOPPED', reason: 'stopped' };
+  if (run.status === 'DRAINING') return { status: 'STOPPED', reason: 'drained' };
+  if (error) {
+    switch (error.Error) {
+      case ERROR_NAMES.stepTimedOut:
+        return { status: 'FAILED', reason: 'timedOut' };
+      case ERROR_NAMES.stepFailed:
+        return { status: 'FAILED', reason: 'stepFailed' };
+      case ERROR_NAMES.stepStopped:
+      case ERROR_NAMES.pipelineStopped:
+        return { status: 'STOPPED', reason: 'stopped' };
+      case ERROR_NAMES.approvalRefused:
+        return { status: 'STOPPED', reason: 'approvalRefused' };
+      default:
+        return { status: 'ERROR', reason: 'internal' };
+    }
+  }
+  const failed = mainSteps(run).filter((step) => !step.ignored);
+  if (failed.some((step) => step.status === 'FAILED' || step.status === 'ERROR')) {
+    return { status: 'FAILED', reason: 'stepFailed' };
+  }
+  if (failed.some((step) => step.status === 'TIMED_OUT')) return { status: 'FAILED', reason: 'timedOut' };
+  if (failed.some((step) => step.status === 'STOPPED')) return { status: 'STOPPED', reason: 'stopped' };
+  return { status: 'SUCCESSFUL', reason: 'succeeded' };
+}
+
+/**
+ * The run's terminal status once the final step has run: the pipeline's outcome, except that a
+ * failed final step fails a successful run, and a final step stopped (by an admin's immediate stop)
+ * makes the run STOPPED unless it already ended in ERROR.
+ */
+export function decideTerminal(run: RunRecord): RunOutcome {
+  const outcome = decideRunOutcome(run);
+  const final = Object.values(run.steps).find((step) => step.kind === 'final');
+  if (final?.status === 'STOPPED' && outcome.status !== 'ERROR')
+    return { status: 'STOPPED', reason: 'stopped' };
+  const finalFailed = final && ['FAILED', 'TIMED_OUT', 'ERROR'].includes(final.status);
+  if (finalFailed && outcome.status === 'SUCCESSFUL') return { status: 'FAILED', reason: 'finalFailed' };
+  return outcome;
+}
+
+/** The Fail state's error for a terminal outcome; undefined for success. */
+export function failErrorOf(outcome: RunOutcome): string | undefined {
+  if (outcome.status === 'SUCCESSFUL') return undefined;
+  if (outcome.reason === 'timedOut') return ERROR_NAMES.pipelineTimedOut;
+  return FAIL_ERROR_OF[outcome.status];
+}
+
+function mainSteps(run: RunRecord): StepRecord[] {
+  return Object.values(run.steps).filter((step) => step.kind === 'step');
+}

@@ -1,0 +1,142 @@
+// The embedded DynamoDB: a dynalite server on 127.0.0.1, in memory or persisted in a directory,
+// with Finale's tables created from store/tables.ts. Starting is a matter of milliseconds.
+
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
+import { prefixedTableNames } from '../store/client';
+import { TABLES, type TableName, type TableNames, type TableSpec } from '../store/tables';
+
+// dynalite ships no type declarations: this is the part of its API used here.
+type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number }) => Server;
+const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
+
+/** Static credentials for the local endpoint (dynalite checks that a signature is present, not its key). */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'finale-local', secretAccessKey: 'finale-local' } as const;
+export const LOCAL_REGION = 'us-east-1';
+/** Table names of the embedded engine. */
+export const LOCAL_TABLES: TableNames = prefixedTableNames('finale-');
+
+export interface DynaliteOptions {
+  /** Directory of the LevelDB database; in memory when omitted. */
+  readonly path?: string;
+  /** @default 0, a random free port */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default LOCAL_TABLES */
+  readonly tables?: TableNames;
+}
+
+export interface LocalDynamo {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly tables: TableNames;
+  /** Stops the server and closes the database (persisted data stays on disk). */
+  close(): Promise<void>;
+}
+
+export async function startDynalite(options: DynaliteOptions = {}): Promise<LocalDynamo> {
+  const host = options.host ?? '127.0.0.1';
+  const tables = options.tables ?? LOCAL_TABLES;
+  const server = dynalite({
+    ...(options.path ? { path: options.path } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://${host}:${port}`;
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= new Promise<void>((resolve, reject) => {
+      server.close((error?: Error) => (error ? reject(error) : resolve()));
+      // SDK clients keep connections alive, which would hold close() until they idle out.
+      server.closeAllConnections();
+    });
+    return closed;
+  };
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    await ensureTables(client, tables);
+  } catch (error) {
+    await close();
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return { endpoint, port, tables, close };
+}
+
+/**
+ * Creates the tables that do not exist yet and waits until they are active. Existing tables (a
+ * persisted database) keep their data.
+ */
+export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
+  const existing = new Set<string>();
+  let start: string | undefined;
+  do {
+    const out = await client.send(new ListTablesCommand(start ? { ExclusiveStartTableName: start } : {}));
+    for (const name of out.TableNames ?? []) existing.add(name);
+    start = out.LastEvaluatedTableName;
+  } while (start);
+  const missing = (Object.keys(TABLES) as TableName[]).filter((table) => !existing.has(tables[table]));
+  await Promise.all(
+    missing.map(async (table) => {
+      await client.send(new CreateTableCommand(createTableInput(TABLES[table], tables[table])));
+      await waitUntilActive(client, tables[table]);
+    }),
+  );
+}
+
+/** The CreateTable request for a table spec (on-demand billing, as on AWS). */
+export function createTableInput(spec: TableSpec, tableName: string): CreateTableCommandInput {
+  const attributes = new Map<string, 'S' | 'N'>();
+  const keySchema = (key: TableSpec['partitionKey'], sort?: TableSpec['sortKey']) => {
+    attributes.set(key.name, key.type);
+    if (sort) attributes.set(sort.name, sort.type);
+    return [
+      { AttributeName: key.name, KeyType: 'HASH' as const },
+      ...(sort ? [{ AttributeName: sort.name, KeyType: 'RANGE' as const }] : []),
+    ];
+  };
+  const KeySchema = keySchema(spec.partitionKey, spec.sortKey);
+  const indexes = (spec.indexes ?? []).map((index) => ({
+    IndexName: index.name,
+    KeySchema: keySchema(index.partitionKey, index.sortKey),
+    Projection: { ProjectionType: 'ALL' as const },
+  }));
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema,
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+      AttributeName,
+      AttributeType,
+    })),
+    ...(indexes.length ? { GlobalSecondaryIndexes: indexes } : {}),
+  };
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (out.Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  throw new Error(`Table ${tableName} did not become active`);
+}

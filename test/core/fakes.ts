@@ -1,0 +1,76 @@
+// Recording fakes for the two ports that differ per engine. Everything else in core tests is real
+// (dynalite through the store).
+
+import type { Orchestrator, StopMode, TaskControl } from '../../core/contract';
+
+export type TokenCall =
+  | { readonly kind: 'success'; readonly token: string; readonly output: unknown; readonly result: 'ok' | 'gone' }
+  | {
+      readonly kind: 'failure';
+      readonly token: string;
+      readonly error: string;
+      readonly cause: string;
+      readonly result: 'ok' | 'gone';
+    };
+
+/**
+ * Step Functions' task tokens: each can be completed once; completing it again, or completing a
+ * token marked gone (its wait state timed out), answers 'gone' as TaskTimedOut would.
+ */
+export class FakeOrchestrator implements Orchestrator {
+  readonly calls: TokenCall[] = [];
+  private readonly closed = new Set<string>();
+  private readonly listeners = new Map<string, (output: unknown) => void>();
+
+  /** The token's wait state ended: SendTask* will answer 'gone'. */
+  expire(token: string): void {
+    this.closed.add(token);
+  }
+
+  /** Called (synchronously, in the sender's call) when the token is resumed successfully. */
+  onSuccess(token: string, listener: (output: unknown) => void): void {
+    this.listeners.set(token, listener);
+  }
+
+  async sendTaskSuccess(token: string, output: unknown): Promise<'ok' | 'gone'> {
+    const result = this.closed.has(token) ? 'gone' : 'ok';
+    this.closed.add(token);
+    this.calls.push({ kind: 'success', token, output, result });
+    if (result === 'ok') this.listeners.get(token)?.(output);
+    return result;
+  }
+
+  async sendTaskFailure(token: string, error: string, cause: string): Promise<'ok' | 'gone'> {
+    const result = this.closed.has(token) ? 'gone' : 'ok';
+    this.closed.add(token);
+    this.calls.push({ kind: 'failure', token, error, cause, result });
+    return result;
+  }
+
+  successes(token?: string) {
+    return this.calls.filter(
+      (call): call is Extract<TokenCall, { kind: 'success' }> =>
+        call.kind === 'success' && (token === undefined || call.token === token),
+    );
+  }
+
+  failures(token?: string) {
+    return this.calls.filter(
+      (call): call is Extract<TokenCall, { kind: 'failure' }> =>
+        call.kind === 'failure' && (token === undefined || call.token === token),
+    );
+  }
+}
+
+export interface StopCall {
+  readonly taskId: string;
+  readonly mode: Exclude<StopMode, 'drain'>;
+  readonly reason: string;
+}
+
+export class FakeTasks implements TaskControl {
+  readonly calls: StopCall[] = [];
+  async stopTask(taskId: string, mode: Exclude<StopMode, 'drain'>, reason: string): Promise<void> {
+    this.calls.push({ taskId, mode, reason });
+  }
+}
