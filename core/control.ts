@@ -15,7 +15,7 @@ import {
 } from './contract';
 import type { CoreDeps } from './deps';
 import { FinaleError } from './errors';
-import { ControlError } from './failures';
+import { ControlError, NotFoundError } from './failures';
 import { type AcquireResult, acquireLock as acquire, leaveLockQueue, releaseLock } from './locks';
 import { decideRunOutcome, decideStepOutcome, decideTerminal, failErrorOf } from './outcome';
 import { retryOnConflict } from './retry';
@@ -50,7 +50,7 @@ const handlers: Handlers = {
 };
 
 /** Runs one control action. Errors whose `name` is in ERROR_NAMES are meant for the definition's Catch. */
-export function dispatchControl<R extends ControlRequest>(
+export async function dispatchControl<R extends ControlRequest>(
   request: R,
   deps: CoreDeps,
 ): Promise<ControlResults[R['action']]> {
@@ -94,7 +94,7 @@ async function startRun(request: { runId: string }, deps: CoreDeps): Promise<Con
   } catch (error) {
     if (!(error instanceof ConditionFailedError)) throw error;
     const current = error.current as RunRecord | undefined;
-    if (!current) throw new FinaleError(`Run ${request.runId} does not exist`);
+    if (!current) throw new NotFoundError(`No run with id ${request.runId}`);
     // A retried invocation, or a run stopped before it started: the first Begin decides.
     if (current.phase !== 'done') return { status: current.status };
     throw new ControlError(

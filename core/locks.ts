@@ -265,6 +265,8 @@ async function handOver(
   const { store, clock, orchestrator } = deps;
   const skipped: string[] = [];
   let expected = from;
+  /** A waiter found gone, skipped only if the lock is still as it was handed to it. */
+  let goneWaiter: { runId: string; fence: number } | undefined;
   for (let hop = 0; hop < MAX_HANDOVER_HOPS; hop++) {
     const step = await retryOnConflict(`Hand over lock ${key} of ${repository}`, async () => {
       const lock = await store.locks.get(repository, key);
@@ -292,14 +294,18 @@ async function handOver(
       return { kind: 'handed', head, fence, since: now } as const;
     });
     if (step.kind === 'unchanged') return { released: hop > 0, skipped };
+    if (goneWaiter) {
+      skipped.push(goneWaiter.runId);
+      await ignoreMissing(store.runs.dropLock(goneWaiter.runId, key, goneWaiter.fence));
+      goneWaiter = undefined;
+    }
     if (step.kind === 'released') return { released: true, skipped };
     const { head, fence, since } = step;
     await recordHeld(head.runId, key, fence, since, deps);
     if ((await orchestrator.sendTaskSuccess(head.taskToken, { fence })) === 'ok') {
       return { released: true, handedTo: { runId: head.runId, fence }, skipped };
     }
-    skipped.push(head.runId);
-    await ignoreMissing(store.runs.dropLock(head.runId, key, fence));
+    goneWaiter = { runId: head.runId, fence };
     expected = { kind: 'holder', runId: head.runId, fence, taskToken: head.taskToken };
   }
   throw new Error(`Hand over lock ${key} of ${repository}: too many waiters were gone`);

@@ -21,6 +21,7 @@ export class FakeOrchestrator implements Orchestrator {
   readonly calls: TokenCall[] = [];
   private readonly closed = new Set<string>();
   private readonly listeners = new Map<string, (output: unknown) => void>();
+  private readonly interceptors = new Map<string, () => Promise<void>>();
 
   /** The token's wait state ended: SendTask* will answer 'gone'. */
   expire(token: string): void {
@@ -32,7 +33,19 @@ export class FakeOrchestrator implements Orchestrator {
     this.listeners.set(token, listener);
   }
 
+  /** Runs `action` inside the next SendTask* call for the token, before it answers (to stage races). */
+  intercept(token: string, action: () => Promise<void>): void {
+    this.interceptors.set(token, action);
+  }
+
+  private async interceptFor(token: string): Promise<void> {
+    const action = this.interceptors.get(token);
+    this.interceptors.delete(token);
+    await action?.();
+  }
+
   async sendTaskSuccess(token: string, output: unknown): Promise<'ok' | 'gone'> {
+    await this.interceptFor(token);
     const result = this.closed.has(token) ? 'gone' : 'ok';
     this.closed.add(token);
     this.calls.push({ kind: 'success', token, output, result });
@@ -41,6 +54,7 @@ export class FakeOrchestrator implements Orchestrator {
   }
 
   async sendTaskFailure(token: string, error: string, cause: string): Promise<'ok' | 'gone'> {
+    await this.interceptFor(token);
     const result = this.closed.has(token) ? 'gone' : 'ok';
     this.closed.add(token);
     this.calls.push({ kind: 'failure', token, error, cause, result });
