@@ -67,6 +67,10 @@ export interface ArtifactUpload {
   readonly paths: readonly string[];
   readonly type?: string;
   readonly depth?: number;
+  /** Globs left out of the upload. */
+  readonly ignorePaths?: readonly string[];
+  /** When the upload happens (Bitbucket's `capture-on`), as written. */
+  readonly captureOn?: string;
 }
 
 export interface ArtifactSettings {
@@ -86,6 +90,13 @@ export interface ChangesetCondition {
 
 export type Trigger = 'automatic' | 'manual';
 
+/** A child pipeline step (`type: pipeline`): it starts the custom pipeline `custom` instead of a script. */
+export interface ChildPipeline {
+  readonly custom: string;
+  readonly inputVariables: Readonly<Record<string, string>>;
+  readonly at: Position;
+}
+
 export type OnFail =
   | { readonly strategy: 'fail' | 'ignore'; readonly at: Position }
   | { readonly strategy: 'retry'; readonly maxRetryCount: number; readonly at: Position };
@@ -104,9 +115,13 @@ export interface Step {
   /** Minutes, 1–720. */
   readonly maxTime?: number;
   readonly deployment?: string;
+  /** Bitbucket's `environment`: the environment's variables and permissions, without a deployment lock. */
+  readonly environment?: string;
   readonly concurrencyGroup?: string;
   readonly trigger: Trigger;
   readonly condition?: ChangesetCondition;
+  /** Set for a child pipeline step; its script is then empty. Finale does not run child pipelines. */
+  readonly child?: ChildPipeline;
   readonly oidc?: boolean;
   readonly runsOn: readonly string[];
   readonly clone?: CloneSettings;
@@ -141,6 +156,8 @@ export interface PipelineSelector {
   readonly kind: SelectorKind;
   /** The glob for branches/tags/bookmarks/pull-requests, the name for custom; absent for default. */
   readonly pattern?: string;
+  /** pull-requests only: the destination branch glob under `destinations:`. */
+  readonly destination?: string;
 }
 
 export interface CustomVariable {
@@ -152,12 +169,17 @@ export interface CustomVariable {
 }
 
 export interface Pipeline {
-  /** `default`, `branches:<glob>`, `tags:<glob>`, `bookmarks:<glob>`, `pull-requests:<glob>`, `custom:<name>`. */
+  /**
+   * `default`, `branches:<glob>`, `tags:<glob>`, `bookmarks:<glob>`, `pull-requests:<glob>`,
+   * `pull-requests:<source glob>:<destination glob>` (under `destinations:`), `custom:<name>`.
+   */
   readonly key: string;
   readonly selector: PipelineSelector;
   readonly items: readonly PipelineItem[];
   /** Only custom pipelines declare variables. */
   readonly variables: readonly CustomVariable[];
+  /** Set for `import: repo:ref:name`: the steps live in another repository and `items` is empty. */
+  readonly importFrom?: string;
   readonly at: Position;
 }
 
@@ -173,6 +195,8 @@ export interface PipelineFile {
   };
   /** In the order they are written. */
   readonly pipelines: readonly Pipeline[];
+  /** `definitions.pipelines`: shared with other repositories (`export: true`); no trigger selects them. */
+  readonly sharedPipelines?: readonly Pipeline[];
 }
 
 export interface Diagnostic {

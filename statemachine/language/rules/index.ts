@@ -1,0 +1,18 @@
+import type { Rule } from './context';
+import { finalNotGrouped, finalPlacement, finalRestrictions } from './final';
+import { firstStepNotManual, references, stageSteps, stepLimit } from './steps';
+import { customVariables } from './variables';
+
+export type { Rule, RuleContext } from './context';
+
+/** Every rule that looks across several keys of a pipeline, in the order they report. */
+export const RULES: readonly Rule[] = [
+  finalPlacement,
+  finalNotGrouped,
+  finalRestrictions,
+  firstStepNotManual,
+  stepLimit,
+  stageSteps,
+  references,
+  customVariables,
+];
