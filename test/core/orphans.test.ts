@@ -46,7 +46,7 @@ describe('orphans', () => {
     expect(Object.values(claimed.steps).map((step) => step.status)).toEqual(['ERROR', 'PENDING', 'PENDING']);
 
     // The recovery execution runs the final path; the orphaned outcome is kept.
-    expect(await control({ action: 'enterFinal', runId: run.runId, input: { recover: true } })).toEqual({ status: 'ERROR' });
+    expect(await control({ action: 'enterFinal', runId: run.runId, input: {} })).toEqual({ status: 'ERROR' });
     expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({ status: 'ERROR', error: 'Pipeline.Error' });
     expect((await h.db.store.runs.get(run.runId))?.reason).toBe('orphaned');
     expect(await claimOrphan(run.runId, { instance: 'late', leaseSeconds: 30 }, h.deps)).toBeUndefined();
