@@ -9,10 +9,16 @@ const h = useCoreHarness();
 beforeEach(() => h.reset());
 
 const control = <R extends ControlRequest>(request: R) => dispatchControl(request, h.deps);
-const rejection = (promise: Promise<unknown>) => promise.then(() => undefined, (e: FinaleError) => e);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: FinaleError) => e,
+  );
 
 async function paused(token = 'gate') {
-  const run = await h.newRun(planOf([{ name: 'Build' }, { name: 'Deploy', trigger: 'manual' }, { name: 'Cleanup', kind: 'final' }]));
+  const run = await h.newRun(
+    planOf([{ name: 'Build' }, { name: 'Deploy', trigger: 'manual' }, { name: 'Cleanup', kind: 'final' }]),
+  );
   await control({ action: 'startRun', runId: run.runId });
   await control({ action: 'awaitApproval', runId: run.runId, step: 1, taskToken: token });
   return run;
@@ -29,8 +35,17 @@ describe('approve and refuse', () => {
     expect(result.run.steps['1']?.status).toBe('PENDING');
     expect(h.orchestrator.successes()).toMatchObject([{ token: 'gate', output: { approvedBy: 'bob' } }]);
     const [entry] = await h.db.store.audit.list(run.repository, { limit: 1 });
-    expect(entry).toMatchObject({ action: 'approve', by: 'bob', runId: run.runId, at: h.clock.now(), detail: { step: 1, stepName: 'Deploy' } });
-    expect(await control({ action: 'beginStep', runId: run.runId, step: 1 })).toEqual({ step: 1, attempt: 1 });
+    expect(entry).toMatchObject({
+      action: 'approve',
+      by: 'bob',
+      runId: run.runId,
+      at: h.clock.now(),
+      detail: { step: 1, stepName: 'Deploy' },
+    });
+    expect(await control({ action: 'beginStep', runId: run.runId, step: 1 })).toEqual({
+      step: 1,
+      attempt: 1,
+    });
   });
 
   it('refuses: the wait fails with Approval.Refused, and the run ends STOPPED after its final step', async () => {
@@ -42,8 +57,15 @@ describe('approve and refuse', () => {
     expect((await h.db.store.runs.get(run.runId))?.steps['1']?.status).toBe('NOT_RUN');
     const [entry] = await h.db.store.audit.list(run.repository, { limit: 1 });
     expect(entry).toMatchObject({ action: 'refuse', by: 'alice', detail: { step: 1, reason: 'not today' } });
-    await control({ action: 'enterFinal', runId: run.runId, input: { error: { Error: 'Approval.Refused' } } });
-    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({ status: 'STOPPED', error: 'Pipeline.Stopped' });
+    await control({
+      action: 'enterFinal',
+      runId: run.runId,
+      input: { error: { Error: 'Approval.Refused' } },
+    });
+    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
+      status: 'STOPPED',
+      error: 'Pipeline.Stopped',
+    });
     expect((await h.db.store.runs.get(run.runId))?.reason).toBe('approvalRefused');
   });
 
@@ -73,7 +95,10 @@ describe('approve and refuse', () => {
     const error = await rejection(approveRun({ runId: run.runId, caller: bob }, h.deps));
     expect(error).toMatchObject({ exitCode: 4 });
     expect(error?.message).toContain('no longer open');
-    expect(await h.db.store.runs.get(run.runId)).toMatchObject({ status: 'PAUSED', waiting: { taskToken: 'old', step: 1 } });
+    expect(await h.db.store.runs.get(run.runId)).toMatchObject({
+      status: 'PAUSED',
+      waiting: { taskToken: 'old', step: 1 },
+    });
     // The wait state's retry parks a fresh token; approving then works.
     await control({ action: 'awaitApproval', runId: run.runId, step: 1, taskToken: 'new' });
     await approveRun({ runId: run.runId, caller: bob }, h.deps);

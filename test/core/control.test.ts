@@ -32,14 +32,26 @@ async function errorOf(promise: Promise<unknown>): Promise<FinaleError> {
 
 describe('createRun', () => {
   it('numbers runs per repository, stores the plan, and starts every step PENDING or SKIPPED', async () => {
-    const plan = planOf([{ name: 'Build' }, { name: 'Docs', skipped: true }, { name: 'Clean', kind: 'final' }]);
+    const plan = planOf([
+      { name: 'Build' },
+      { name: 'Docs', skipped: true },
+      { name: 'Clean', kind: 'final' },
+    ]);
     const repository = h.repository();
     const first = await h.newRun(plan, { repository });
     h.clock.advance(1);
     const second = await h.newRun(plan, { repository });
     expect([first.buildNumber, second.buildNumber]).toEqual([1, 2]);
-    expect(first).toMatchObject({ status: 'PENDING', phase: 'main', planHash: plan.hash, pipeline: 'branches:main', version: 1 });
-    expect(Object.values(first.steps).map((step) => [step.name, step.kind, step.status, step.attempts])).toEqual([
+    expect(first).toMatchObject({
+      status: 'PENDING',
+      phase: 'main',
+      planHash: plan.hash,
+      pipeline: 'branches:main',
+      version: 1,
+    });
+    expect(
+      Object.values(first.steps).map((step) => [step.name, step.kind, step.status, step.attempts]),
+    ).toEqual([
       ['Build', 'step', 'PENDING', 0],
       ['Docs', 'step', 'SKIPPED', 0],
       ['Clean', 'final', 'PENDING', 0],
@@ -75,11 +87,17 @@ describe('startRun and beginStep', () => {
   it('marks a step RUNNING with one more attempt; the final step begins whatever the status', async () => {
     const run = await h.newRun(planOf([{ name: 'Build' }, { name: 'Clean', kind: 'final' }]));
     await control({ action: 'startRun', runId: run.runId });
-    expect(await control({ action: 'beginStep', runId: run.runId, step: 0 })).toEqual({ step: 0, attempt: 1 });
+    expect(await control({ action: 'beginStep', runId: run.runId, step: 0 })).toEqual({
+      step: 0,
+      attempt: 1,
+    });
     await stopRun({ runId: run.runId, caller: alice, mode: 'drain' }, h.deps);
     const error = await errorOf(control({ action: 'beginStep', runId: run.runId, step: 0 }));
     expect(error.name).toBe('Run.NotRunning');
-    expect(await control({ action: 'beginStep', runId: run.runId, step: 1 })).toEqual({ step: 1, attempt: 1 });
+    expect(await control({ action: 'beginStep', runId: run.runId, step: 1 })).toEqual({
+      step: 1,
+      attempt: 1,
+    });
     const stored = await h.db.store.runs.get(run.runId);
     expect(stored?.steps['1']).toMatchObject({ status: 'RUNNING', attempts: 1, startedAt: h.clock.now() });
   });
@@ -89,7 +107,9 @@ describe('startRun and beginStep', () => {
     expect((await bad({ action: 'launch', runId: 'x' })).message).toMatch(/unknown action launch/);
     expect((await bad({ action: 'beginStep', runId: 'x' })).message).toMatch(/step must be an index/);
     expect((await bad({ action: 'startRun' })).message).toMatch(/runId/);
-    expect((await bad({ action: 'acquireLock', runId: 'x', step: 0, taskToken: 't', lock: 'k' })).message).toMatch(/leaseSeconds/);
+    expect(
+      (await bad({ action: 'acquireLock', runId: 'x', step: 0, taskToken: 't', lock: 'k' })).message,
+    ).toMatch(/leaseSeconds/);
     expect((await bad({ action: 'startRun', runId: 'nope' })).exitCode).toBe(4);
   });
 });
@@ -123,7 +143,13 @@ describe('completeStep', () => {
     ['a max-time timeout', caught(241), 'TIMED_OUT', 'Step.TimedOut', /max-time/],
     ['a stop', caught(240, 'UserInitiated'), 'STOPPED', 'Step.Stopped', /stopped/],
     ['a task that did not start', caught(1, 'TaskFailedToStart'), 'ERROR', 'Step.Failed', /failed to start/],
-    ['the state timeout', { Error: 'States.Timeout', Cause: 'timed out' }, 'TIMED_OUT', 'Step.TimedOut', /timeout/],
+    [
+      'the state timeout',
+      { Error: 'States.Timeout', Cause: 'timed out' },
+      'TIMED_OUT',
+      'Step.TimedOut',
+      /timeout/,
+    ],
   ])('throws for %s outside a group', async (_name, task, status, errorName, message) => {
     const { run } = await running([{ name: 'Deploy' }]);
     await begin(run.runId, 0);
@@ -170,7 +196,11 @@ describe('completeStep', () => {
     const { run } = await running([{ onFail: { strategy: 'ignore', maxRetryCount: 0 } }]);
     await begin(run.runId, 0);
     expect(await complete(run.runId, 0, caught(9))).toEqual({ ok: true, status: 'FAILED' });
-    expect((await h.db.store.runs.get(run.runId))?.steps['0']).toMatchObject({ status: 'FAILED', ignored: true, exitCode: 9 });
+    expect((await h.db.store.runs.get(run.runId))?.steps['0']).toMatchObject({
+      status: 'FAILED',
+      ignored: true,
+      exitCode: 9,
+    });
   });
 
   it('returns ok: false in a parallel group so the other branches finish', async () => {
@@ -188,9 +218,13 @@ describe('completeStep', () => {
     await begin(run.runId, 0);
     await begin(run.runId, 1);
     await taskStarted(run.runId, 1, 'task-lint', h.deps);
-    const result = await complete(run.runId, 0, caught(1), { parallel: { failFast: true, steps: [0, 1, 2] } });
+    const result = await complete(run.runId, 0, caught(1), {
+      parallel: { failFast: true, steps: [0, 1, 2] },
+    });
     expect(result).toEqual({ ok: false, status: 'FAILED' });
-    expect(h.tasks.calls).toEqual([{ taskId: 'task-lint', mode: 'graceful', reason: 'fail-fast: Unit FAILED' }]);
+    expect(h.tasks.calls).toEqual([
+      { taskId: 'task-lint', mode: 'graceful', reason: 'fail-fast: Unit FAILED' },
+    ]);
     expect((await h.db.store.runs.get(run.runId))?.steps['2']?.status).toBe('NOT_RUN');
     const error = await errorOf(begin(run.runId, 2));
     expect(error.name).toBe('Run.NotRunning');
@@ -202,7 +236,10 @@ describe('completeStep', () => {
     await control({ action: 'enterFinal', runId: run.runId, input: {} });
     await begin(run.runId, 1);
     expect(await complete(run.runId, 1, caught(5))).toEqual({ ok: false, status: 'FAILED' });
-    expect(await complete(run.runId, 1, { Error: 'States.Timeout' })).toEqual({ ok: false, status: 'TIMED_OUT' });
+    expect(await complete(run.runId, 1, { Error: 'States.Timeout' })).toEqual({
+      ok: false,
+      status: 'TIMED_OUT',
+    });
   });
 
   it('releases its locks on success and hands them to the next waiter', async () => {
@@ -216,7 +253,9 @@ describe('completeStep', () => {
       control({ action: 'acquireLock', runId, step: 0, lock: lock.key, leaseSeconds: 60, taskToken: token });
     expect(await acquire(first.runId, 'tok-1')).toEqual({ state: 'held', fence: 1 });
     expect(await acquire(second.runId, 'tok-2')).toEqual({ state: 'queued', position: 1 });
-    expect(h.orchestrator.successes().map((call) => [call.token, call.output])).toEqual([['tok-1', { fence: 1 }]]);
+    expect(h.orchestrator.successes().map((call) => [call.token, call.output])).toEqual([
+      ['tok-1', { fence: 1 }],
+    ]);
 
     await begin(first.runId, 0);
     await complete(first.runId, 0, agentTask(0), { release: [lock.key] });
@@ -225,9 +264,14 @@ describe('completeStep', () => {
       ['tok-2', { fence: 2 }],
     ]);
     expect((await h.db.store.runs.get(first.runId))?.locks).toEqual({});
-    expect((await h.db.store.runs.get(second.runId))?.locks).toEqual({ [lock.key]: { fence: 2, since: h.clock.now() } });
+    expect((await h.db.store.runs.get(second.runId))?.locks).toEqual({
+      [lock.key]: { fence: 2, since: h.clock.now() },
+    });
     expect((await h.db.store.runs.get(second.runId))?.waiting).toBeUndefined();
-    expect((await h.db.store.locks.get(repository, lock.key))?.holder).toMatchObject({ runId: second.runId, fence: 2 });
+    expect((await h.db.store.locks.get(repository, lock.key))?.holder).toMatchObject({
+      runId: second.runId,
+      fence: 2,
+    });
   });
 });
 
@@ -235,7 +279,9 @@ describe('awaitApproval and acquireLock', () => {
   it('parks an approval token on a RUNNING run', async () => {
     const run = await h.newRun(planOf([{}, { trigger: 'manual' }]));
     await control({ action: 'startRun', runId: run.runId });
-    expect(await control({ action: 'awaitApproval', runId: run.runId, step: 1, taskToken: 'approve-1' })).toEqual({
+    expect(
+      await control({ action: 'awaitApproval', runId: run.runId, step: 1, taskToken: 'approve-1' }),
+    ).toEqual({
       state: 'waiting',
     });
     const stored = await h.db.store.runs.get(run.runId);
@@ -251,9 +297,18 @@ describe('awaitApproval and acquireLock', () => {
     const run = await h.newRun(planOf([{}, { trigger: 'manual' }]));
     await control({ action: 'startRun', runId: run.runId });
     await stopRun({ runId: run.runId, caller: alice }, h.deps);
-    expect(await control({ action: 'awaitApproval', runId: run.runId, step: 1, taskToken: 'a' })).toEqual({ state: 'stopped' });
+    expect(await control({ action: 'awaitApproval', runId: run.runId, step: 1, taskToken: 'a' })).toEqual({
+      state: 'stopped',
+    });
     expect(
-      await control({ action: 'acquireLock', runId: run.runId, step: 1, lock: 'deployment:x', leaseSeconds: 60, taskToken: 'l' }),
+      await control({
+        action: 'acquireLock',
+        runId: run.runId,
+        step: 1,
+        lock: 'deployment:x',
+        leaseSeconds: 60,
+        taskToken: 'l',
+      }),
     ).toEqual({ state: 'stopped' });
     expect(h.orchestrator.failures().map((call) => [call.token, call.error])).toEqual([
       ['a', 'Pipeline.Stopped'],
@@ -269,9 +324,23 @@ describe('awaitApproval and acquireLock', () => {
     const holder = await h.newRun(plan, { repository });
     const waiter = await h.newRun(plan, { repository });
     for (const run of [holder, waiter]) await control({ action: 'startRun', runId: run.runId });
-    await acquireLock({ repository, key: lock.key, runId: holder.runId, step: 0, leaseSeconds: 60, taskToken: 'h' }, h.deps);
-    await control({ action: 'acquireLock', runId: waiter.runId, step: 0, lock: lock.key, leaseSeconds: 60, taskToken: 'w' });
-    expect((await h.db.store.runs.get(waiter.runId))?.waiting).toMatchObject({ kind: 'lock', lock: lock.key, taskToken: 'w' });
+    await acquireLock(
+      { repository, key: lock.key, runId: holder.runId, step: 0, leaseSeconds: 60, taskToken: 'h' },
+      h.deps,
+    );
+    await control({
+      action: 'acquireLock',
+      runId: waiter.runId,
+      step: 0,
+      lock: lock.key,
+      leaseSeconds: 60,
+      taskToken: 'w',
+    });
+    expect((await h.db.store.runs.get(waiter.runId))?.waiting).toMatchObject({
+      kind: 'lock',
+      lock: lock.key,
+      taskToken: 'w',
+    });
 
     // The stop fails the waiting token and takes the run out of the queue.
     await stopRun({ runId: waiter.runId, caller: alice }, h.deps);
@@ -282,7 +351,10 @@ describe('awaitApproval and acquireLock', () => {
 });
 
 describe('enterFinal and finishRun', () => {
-  async function started(steps: Parameters<typeof planOf>[0] = [{}, { kind: 'final' }], locks: Parameters<typeof planOf>[1] = []) {
+  async function started(
+    steps: Parameters<typeof planOf>[0] = [{}, { kind: 'final' }],
+    locks: Parameters<typeof planOf>[1] = [],
+  ) {
     const run = await h.newRun(planOf(steps, locks));
     await control({ action: 'startRun', runId: run.runId });
     return run;
@@ -301,18 +373,33 @@ describe('enterFinal and finishRun', () => {
     expect(await control({ action: 'enterFinal', runId: run.runId, input })).toEqual({ status });
     const stored = await h.db.store.runs.get(run.runId);
     expect(stored).toMatchObject({ phase: 'final', outcome: { status, reason } });
-    expect(Object.values(stored?.steps ?? {}).map((step) => step.status)).toEqual(['RUNNING', 'NOT_RUN', 'PENDING']);
+    expect(Object.values(stored?.steps ?? {}).map((step) => step.status)).toEqual([
+      'RUNNING',
+      'NOT_RUN',
+      'PENDING',
+    ]);
   });
 
   it('reads a stop in progress, and keeps an outcome once fixed', async () => {
     const stopping = await started();
     await stopRun({ runId: stopping.runId, caller: alice, mode: 'drain' }, h.deps);
-    expect(await control({ action: 'enterFinal', runId: stopping.runId, input: { error: { Error: 'Run.NotRunning' } } })).toEqual({
+    expect(
+      await control({
+        action: 'enterFinal',
+        runId: stopping.runId,
+        input: { error: { Error: 'Run.NotRunning' } },
+      }),
+    ).toEqual({
       status: 'STOPPED',
     });
-    expect((await h.db.store.runs.get(stopping.runId))?.outcome).toEqual({ status: 'STOPPED', reason: 'drained' });
+    expect((await h.db.store.runs.get(stopping.runId))?.outcome).toEqual({
+      status: 'STOPPED',
+      reason: 'drained',
+    });
     // Invoked again (a Lambda retry): same answer, nothing changes.
-    expect(await control({ action: 'enterFinal', runId: stopping.runId, input: {} })).toEqual({ status: 'STOPPED' });
+    expect(await control({ action: 'enterFinal', runId: stopping.runId, input: {} })).toEqual({
+      status: 'STOPPED',
+    });
   });
 
   it('finishes with the terminal status and the Fail error, adjusted by the final step', async () => {
@@ -333,21 +420,37 @@ describe('enterFinal and finishRun', () => {
     await control({ action: 'enterFinal', runId: finalFails.runId, input: {} });
     await control({ action: 'beginStep', runId: finalFails.runId, step: 1 });
     await control({ action: 'completeStep', runId: finalFails.runId, step: 1, task: caught(3) });
-    expect(await control({ action: 'finishRun', runId: finalFails.runId })).toEqual({ status: 'FAILED', error: 'Pipeline.Failed' });
+    expect(await control({ action: 'finishRun', runId: finalFails.runId })).toEqual({
+      status: 'FAILED',
+      error: 'Pipeline.Failed',
+    });
     expect((await h.db.store.runs.get(finalFails.runId))?.reason).toBe('finalFailed');
 
     const timedOut = await started();
-    await control({ action: 'enterFinal', runId: timedOut.runId, input: { error: { Error: 'Step.TimedOut' } } });
-    expect(await control({ action: 'finishRun', runId: timedOut.runId })).toEqual({ status: 'FAILED', error: 'Pipeline.TimedOut' });
+    await control({
+      action: 'enterFinal',
+      runId: timedOut.runId,
+      input: { error: { Error: 'Step.TimedOut' } },
+    });
+    expect(await control({ action: 'finishRun', runId: timedOut.runId })).toEqual({
+      status: 'FAILED',
+      error: 'Pipeline.TimedOut',
+    });
     // Finishing twice (a retried invocation) gives the same answer.
-    expect(await control({ action: 'finishRun', runId: timedOut.runId })).toEqual({ status: 'FAILED', error: 'Pipeline.TimedOut' });
+    expect(await control({ action: 'finishRun', runId: timedOut.runId })).toEqual({
+      status: 'FAILED',
+      error: 'Pipeline.TimedOut',
+    });
   });
 
   it('releases every lock the run holds, handing over to the waiters, and leaves every queue', async () => {
     const prod = deployLock('prod', [0]);
     const staging = deployLock('staging', [1]);
     const repository = h.repository();
-    const plan = planOf([{ locks: [prod.key] }, { locks: [staging.key] }, { kind: 'final' }], [prod, staging]);
+    const plan = planOf(
+      [{ locks: [prod.key] }, { locks: [staging.key] }, { kind: 'final' }],
+      [prod, staging],
+    );
     const a = await h.newRun(plan, { repository });
     const b = await h.newRun(plan, { repository });
     const c = await h.newRun(plan, { repository });
@@ -361,7 +464,10 @@ describe('enterFinal and finishRun', () => {
     await acquire(c.runId, staging.key, 'c-staging');
 
     await control({ action: 'enterFinal', runId: a.runId, input: { error: { Error: 'Step.Failed' } } });
-    expect(await control({ action: 'finishRun', runId: a.runId })).toEqual({ status: 'FAILED', error: 'Pipeline.Failed' });
+    expect(await control({ action: 'finishRun', runId: a.runId })).toEqual({
+      status: 'FAILED',
+      error: 'Pipeline.Failed',
+    });
     expect((await h.db.store.locks.get(repository, prod.key))?.holder?.runId).toBe(b.runId);
     const stagingLock = await h.db.store.locks.get(repository, staging.key);
     expect(stagingLock?.holder?.runId).toBe(b.runId);

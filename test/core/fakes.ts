@@ -4,7 +4,12 @@
 import type { Orchestrator, StopMode, TaskControl } from '../../core/contract';
 
 export type TokenCall =
-  | { readonly kind: 'success'; readonly token: string; readonly output: unknown; readonly result: 'ok' | 'gone' }
+  | {
+      readonly kind: 'success';
+      readonly token: string;
+      readonly output: unknown;
+      readonly result: 'ok' | 'gone';
+    }
   | {
       readonly kind: 'failure';
       readonly token: string;

@@ -76,7 +76,10 @@ export interface Harness {
   readonly deps: CoreDeps;
   /** A fresh repository name, so tests in one file never see each other's runs, locks or settings. */
   repository(): string;
-  newRun(plan: Plan, options?: { repository?: string; startedBy?: string; engine?: RunRecord['engine'] }): Promise<RunRecord>;
+  newRun(
+    plan: Plan,
+    options?: { repository?: string; startedBy?: string; engine?: RunRecord['engine'] },
+  ): Promise<RunRecord>;
   /** Resets the fakes between tests. */
   reset(): void;
 }

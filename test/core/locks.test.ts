@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FinaleError } from '../../core/errors';
+import type { FinaleError } from '../../core/errors';
 import { acquireLock, forceUnlock, listLocks, releaseLock } from '../../core/locks';
 import type { RunRecord } from '../../store/records';
 import { alice, bob, deployLock, planOf, useCoreHarness } from './fixtures';
@@ -130,7 +130,10 @@ describe('locks under contention', () => {
 
 describe('lock protocol', () => {
   it('refreshes a queued waiter token in place, and a holder lease on a re-call', async () => {
-    const { repository, runs: [a, b, c] } = await runs(3);
+    const {
+      repository,
+      runs: [a, b, c],
+    } = await runs(3);
     await acquire(repository, a!.runId, 'a1', 60);
     await acquire(repository, b!.runId, 'b1');
     await acquire(repository, c!.runId, 'c1');
@@ -151,7 +154,10 @@ describe('lock protocol', () => {
   });
 
   it('lets the head waiter take over an expired lease when its wait re-calls acquire', async () => {
-    const { repository, runs: [a, b] } = await runs(2);
+    const {
+      repository,
+      runs: [a, b],
+    } = await runs(2);
     await acquire(repository, a!.runId, 'a', 60);
     await acquire(repository, b!.runId, 'b1');
     h.clock.advance(60_000);
@@ -164,13 +170,19 @@ describe('lock protocol', () => {
     ]);
     // The crashed holder's late release changes nothing: its fence is stale.
     expect(await release(repository, a!.runId, 1)).toEqual({ released: false, skipped: [] });
-    expect((await h.db.store.locks.get(repository, key))?.holder).toMatchObject({ runId: b!.runId, fence: 2 });
+    expect((await h.db.store.locks.get(repository, key))?.holder).toMatchObject({
+      runId: b!.runId,
+      fence: 2,
+    });
     expect((await h.db.store.runs.get(a!.runId))?.locks).toEqual({});
     expect((await h.db.store.runs.get(b!.runId))?.locks[key]).toEqual({ fence: 2, since: h.clock.now() });
   });
 
   it('hands an expired lease to the head waiter before a newcomer queues', async () => {
-    const { repository, runs: [a, b, c] } = await runs(3);
+    const {
+      repository,
+      runs: [a, b, c],
+    } = await runs(3);
     await acquire(repository, a!.runId, 'a', 60);
     await acquire(repository, b!.runId, 'b');
     h.clock.advance(61_000);
@@ -182,27 +194,39 @@ describe('lock protocol', () => {
   });
 
   it('lets a newcomer take an expired lease when nobody waits', async () => {
-    const { repository, runs: [a, b] } = await runs(2);
+    const {
+      repository,
+      runs: [a, b],
+    } = await runs(2);
     await acquire(repository, a!.runId, 'a', 60);
     h.clock.advance(61_000);
     expect(await acquire(repository, b!.runId, 'b')).toEqual({ state: 'held', fence: 2 });
   });
 
   it('skips a waiter whose token is gone', async () => {
-    const { repository, runs: [a, b, c] } = await runs(3);
+    const {
+      repository,
+      runs: [a, b, c],
+    } = await runs(3);
     await acquire(repository, a!.runId, 'a');
     await acquire(repository, b!.runId, 'b');
     await acquire(repository, c!.runId, 'c');
     h.orchestrator.expire('b');
     const result = await release(repository, a!.runId);
     expect(result).toEqual({ released: true, handedTo: { runId: c!.runId, fence: 3 }, skipped: [b!.runId] });
-    expect((await h.db.store.locks.get(repository, key))?.holder).toMatchObject({ runId: c!.runId, fence: 3 });
+    expect((await h.db.store.locks.get(repository, key))?.holder).toMatchObject({
+      runId: c!.runId,
+      fence: 3,
+    });
     expect((await h.db.store.runs.get(b!.runId))?.locks).toEqual({});
     expect((await h.db.store.runs.get(c!.runId))?.locks[key]?.fence).toBe(3);
   });
 
   it('releases the lock when every waiter is gone', async () => {
-    const { repository, runs: [a, b] } = await runs(2);
+    const {
+      repository,
+      runs: [a, b],
+    } = await runs(2);
     await acquire(repository, a!.runId, 'a');
     await acquire(repository, b!.runId, 'b');
     h.orchestrator.expire('b');
@@ -213,7 +237,10 @@ describe('lock protocol', () => {
   });
 
   it('does not skip a waiter that re-called acquire with a fresh token during the handover', async () => {
-    const { repository, runs: [a, b, c] } = await runs(3);
+    const {
+      repository,
+      runs: [a, b, c],
+    } = await runs(3);
     await acquire(repository, a!.runId, 'a');
     await acquire(repository, b!.runId, 'b1');
     await acquire(repository, c!.runId, 'c');
@@ -224,14 +251,20 @@ describe('lock protocol', () => {
     });
     const result = await release(repository, a!.runId);
     expect(result.skipped).toEqual([]);
-    expect((await h.db.store.locks.get(repository, key))?.holder).toMatchObject({ runId: b!.runId, fence: 2 });
+    expect((await h.db.store.locks.get(repository, key))?.holder).toMatchObject({
+      runId: b!.runId,
+      fence: 2,
+    });
     expect(h.orchestrator.successes('b2')).toHaveLength(1);
     expect(h.orchestrator.successes('c')).toHaveLength(0);
     expect((await h.db.store.runs.get(b!.runId))?.locks[key]?.fence).toBe(2);
   });
 
   it('releases idempotently and ignores releases by runs that do not hold the lock', async () => {
-    const { repository, runs: [a, b] } = await runs(2);
+    const {
+      repository,
+      runs: [a, b],
+    } = await runs(2);
     await acquire(repository, a!.runId, 'a');
     expect(await release(repository, b!.runId)).toEqual({ released: false, skipped: [] });
     expect(await release(repository, a!.runId, 7)).toEqual({ released: false, skipped: [] });
@@ -243,7 +276,10 @@ describe('lock protocol', () => {
   });
 
   it('lets an admin force-unlock, audited, handing over to the next waiter', async () => {
-    const { repository, runs: [a, b] } = await runs(2);
+    const {
+      repository,
+      runs: [a, b],
+    } = await runs(2);
     await h.db.store.settings.update(repository, { admins: ['alice'] });
     await acquire(repository, a!.runId, 'a');
     await acquire(repository, b!.runId, 'b');
@@ -254,7 +290,11 @@ describe('lock protocol', () => {
 
     h.clock.advance(5);
     const result = await forceUnlock({ repository, key, caller: alice, reason: 'runner died' }, h.deps);
-    expect(result).toMatchObject({ released: true, handedTo: { runId: b!.runId, fence: 2 }, holder: { runId: a!.runId, fence: 1 } });
+    expect(result).toMatchObject({
+      released: true,
+      handedTo: { runId: b!.runId, fence: 2 },
+      holder: { runId: a!.runId, fence: 1 },
+    });
     expect(h.orchestrator.successes('b')).toHaveLength(1);
     expect((await h.db.store.runs.get(a!.runId))?.locks).toEqual({});
     const [entry] = await h.db.store.audit.list(repository, { limit: 1 });
@@ -270,11 +310,17 @@ describe('lock protocol', () => {
     expect((await h.db.store.locks.get(repository, key))?.holder?.runId).toBe(b!.runId);
 
     await release(repository, b!.runId);
-    await expect(forceUnlock({ repository, key, caller: alice }, h.deps)).rejects.toMatchObject({ name: 'NotFound', exitCode: 4 });
+    await expect(forceUnlock({ repository, key, caller: alice }, h.deps)).rejects.toMatchObject({
+      name: 'NotFound',
+      exitCode: 4,
+    });
   });
 
   it('lists locks without task tokens, flagging expired leases', async () => {
-    const { repository, runs: [a, b] } = await runs(2);
+    const {
+      repository,
+      runs: [a, b],
+    } = await runs(2);
     await acquire(repository, a!.runId, 'secret-a', 60);
     await acquire(repository, b!.runId, 'secret-b');
     h.clock.advance(61_000);

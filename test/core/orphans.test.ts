@@ -41,13 +41,19 @@ describe('orphans', () => {
     const won = claims.filter((claim) => claim !== undefined);
     expect(won).toHaveLength(1);
     const claimed = won[0]!;
-    expect(claimed.engine).toEqual({ instance: claimed.engine!.instance, leaseUntil: h.clock.now() + 30_000 });
+    expect(claimed.engine).toEqual({
+      instance: claimed.engine!.instance,
+      leaseUntil: h.clock.now() + 30_000,
+    });
     expect(claimed.outcome).toEqual({ status: 'ERROR', reason: 'orphaned' });
     expect(Object.values(claimed.steps).map((step) => step.status)).toEqual(['ERROR', 'PENDING', 'PENDING']);
 
     // The recovery execution runs the final path; the orphaned outcome is kept.
     expect(await control({ action: 'enterFinal', runId: run.runId, input: {} })).toEqual({ status: 'ERROR' });
-    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({ status: 'ERROR', error: 'Pipeline.Error' });
+    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
+      status: 'ERROR',
+      error: 'Pipeline.Error',
+    });
     expect((await h.db.store.runs.get(run.runId))?.reason).toBe('orphaned');
     expect(await claimOrphan(run.runId, { instance: 'late', leaseSeconds: 30 }, h.deps)).toBeUndefined();
   });

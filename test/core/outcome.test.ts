@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { decideRunOutcome, decideStepOutcome, decideTerminal, failErrorOf } from '../../core/outcome';
 import type { RunRecord, StepRecord } from '../../store/records';
 
-const task = (exitCode: number | null | undefined, stopCode = 'EssentialContainerExited', extra: object = {}) => ({
+const task = (
+  exitCode: number | null | undefined,
+  stopCode = 'EssentialContainerExited',
+  extra: object = {},
+) => ({
   TaskArn: 'arn:aws:ecs:us-east-1:123456789012:task/finale/abc',
   StopCode: stopCode,
   StoppedReason: 'Essential container in task exited',
@@ -36,9 +40,17 @@ describe('decideStepOutcome', () => {
 
   it('reads the task from a caught States.TaskFailed cause', () => {
     const caught = { Error: 'States.TaskFailed', Cause: JSON.stringify(task(2)) };
-    expect(decideStepOutcome(caught)).toMatchObject({ status: 'FAILED', exitCode: 2, stopCode: 'EssentialContainerExited' });
+    expect(decideStepOutcome(caught)).toMatchObject({
+      status: 'FAILED',
+      exitCode: 2,
+      stopCode: 'EssentialContainerExited',
+    });
     const stopped = { Error: 'States.TaskFailed', Cause: JSON.stringify(task(240, 'UserInitiated')) };
-    expect(decideStepOutcome(stopped)).toMatchObject({ status: 'STOPPED', exitCode: 240, stopCode: 'UserInitiated' });
+    expect(decideStepOutcome(stopped)).toMatchObject({
+      status: 'STOPPED',
+      exitCode: 240,
+      stopCode: 'UserInitiated',
+    });
   });
 
   it('treats the state timeout as TIMED_OUT and other errors as ERROR', () => {
@@ -53,10 +65,16 @@ describe('decideStepOutcome', () => {
   });
 
   it('accepts the camelCase task of an ECS event, and a lone container not named agent', () => {
-    expect(decideStepOutcome({ stopCode: 'EssentialContainerExited', containers: [{ name: 'agent', exitCode: 0 }] }).status).toBe(
-      'SUCCESSFUL',
-    );
-    expect(decideStepOutcome({ Containers: [{ Name: 'local', ExitCode: 5 }] })).toMatchObject({ status: 'FAILED', exitCode: 5 });
+    expect(
+      decideStepOutcome({
+        stopCode: 'EssentialContainerExited',
+        containers: [{ name: 'agent', exitCode: 0 }],
+      }).status,
+    ).toBe('SUCCESSFUL');
+    expect(decideStepOutcome({ Containers: [{ Name: 'local', ExitCode: 5 }] })).toMatchObject({
+      status: 'FAILED',
+      exitCode: 5,
+    });
   });
 });
 
@@ -97,10 +115,34 @@ describe('decideRunOutcome', () => {
     ['Pipeline.Stopped', run({}), { Error: 'Pipeline.Stopped' }, 'STOPPED', 'stopped'],
     ['an unexpected error', run({}), { Error: 'Lambda.Unknown' }, 'ERROR', 'internal'],
     ['no error, all steps fine', run({}, [{}, { status: 'SKIPPED' }]), undefined, 'SUCCESSFUL', 'succeeded'],
-    ['no error, a failed step (parallel group)', run({}, [{}, { status: 'FAILED' }, { status: 'STOPPED' }]), undefined, 'FAILED', 'stepFailed'],
-    ['no error, a timed-out step', run({}, [{ status: 'TIMED_OUT' }, { status: 'STOPPED' }]), undefined, 'FAILED', 'timedOut'],
-    ['no error, an ignored failure', run({}, [{ status: 'FAILED', ignored: true }]), undefined, 'SUCCESSFUL', 'succeeded'],
-    ['an outcome already fixed', run({ outcome: { status: 'ERROR', reason: 'orphaned' } }), { Error: 'Step.Failed' }, 'ERROR', 'orphaned'],
+    [
+      'no error, a failed step (parallel group)',
+      run({}, [{}, { status: 'FAILED' }, { status: 'STOPPED' }]),
+      undefined,
+      'FAILED',
+      'stepFailed',
+    ],
+    [
+      'no error, a timed-out step',
+      run({}, [{ status: 'TIMED_OUT' }, { status: 'STOPPED' }]),
+      undefined,
+      'FAILED',
+      'timedOut',
+    ],
+    [
+      'no error, an ignored failure',
+      run({}, [{ status: 'FAILED', ignored: true }]),
+      undefined,
+      'SUCCESSFUL',
+      'succeeded',
+    ],
+    [
+      'an outcome already fixed',
+      run({ outcome: { status: 'ERROR', reason: 'orphaned' } }),
+      { Error: 'Step.Failed' },
+      'ERROR',
+      'orphaned',
+    ],
   ] as const)('%s → %s/%s', (_name, record, error, status, reason) => {
     expect(decideRunOutcome(record, error)).toEqual({ status, reason });
   });
@@ -115,7 +157,9 @@ describe('decideTerminal and failErrorOf', () => {
       status: 'SUCCESSFUL',
       reason: 'succeeded',
     });
-    expect(decideTerminal(withFinal({ status: 'FAILED', reason: 'stepFailed' }, 'SUCCESSFUL')).status).toBe('FAILED');
+    expect(decideTerminal(withFinal({ status: 'FAILED', reason: 'stepFailed' }, 'SUCCESSFUL')).status).toBe(
+      'FAILED',
+    );
   });
 
   it('fails a successful run whose final step failed, and keeps a worse outcome', () => {
@@ -130,8 +174,12 @@ describe('decideTerminal and failErrorOf', () => {
   });
 
   it('makes a run whose final step was stopped STOPPED, unless it ended in ERROR', () => {
-    expect(decideTerminal(withFinal({ status: 'SUCCESSFUL', reason: 'succeeded' }, 'STOPPED')).status).toBe('STOPPED');
-    expect(decideTerminal(withFinal({ status: 'ERROR', reason: 'orphaned' }, 'STOPPED')).status).toBe('ERROR');
+    expect(decideTerminal(withFinal({ status: 'SUCCESSFUL', reason: 'succeeded' }, 'STOPPED')).status).toBe(
+      'STOPPED',
+    );
+    expect(decideTerminal(withFinal({ status: 'ERROR', reason: 'orphaned' }, 'STOPPED')).status).toBe(
+      'ERROR',
+    );
   });
 
   it('names the Fail state error', () => {

@@ -28,7 +28,9 @@ describe('decideStop: every policy cell', () => {
   const phases = ['main', 'final'] as const;
 
   const cells = policies.flatMap((policy) =>
-    callers.flatMap((caller) => phases.flatMap((phase) => modes.map((mode) => ({ policy, caller, phase, mode })))),
+    callers.flatMap((caller) =>
+      phases.flatMap((phase) => modes.map((mode) => ({ policy, caller, phase, mode }))),
+    ),
   );
 
   it.each(cells)('$policy / $caller.user / phase $phase / $mode', ({ policy, caller, phase, mode }) => {
@@ -43,7 +45,8 @@ describe('decideStop: every policy cell', () => {
     const phaseAllows = phase === 'main' || (mode === 'immediate' && isAdminCaller);
     if (!policyAllows) {
       expect(decision).toMatchObject({ ok: false, refusal: 'policy' });
-      if (!decision.ok) expect(decision.message).toContain(policy === 'nobody' ? 'Nobody may stop' : 'Only admins');
+      if (!decision.ok)
+        expect(decision.message).toContain(policy === 'nobody' ? 'Nobody may stop' : 'Only admins');
       if (!decision.ok) expect(decision.message).toContain('root');
       return;
     }
@@ -64,13 +67,26 @@ describe('decideStop: every policy cell', () => {
 describe('decideStop: other rules', () => {
   it('turns graceful into immediate when graceful-stop is off, and keeps drain', () => {
     const off = settings({ gracefulStop: false });
-    expect(decideStop({ run: run(), settings: off, caller: dev, mode: 'graceful' })).toMatchObject({ ok: true, mode: 'immediate' });
-    expect(decideStop({ run: run(), settings: off, caller: dev, mode: 'drain' })).toMatchObject({ ok: true, mode: 'drain' });
+    expect(decideStop({ run: run(), settings: off, caller: dev, mode: 'graceful' })).toMatchObject({
+      ok: true,
+      mode: 'immediate',
+    });
+    expect(decideStop({ run: run(), settings: off, caller: dev, mode: 'drain' })).toMatchObject({
+      ok: true,
+      mode: 'drain',
+    });
   });
 
   it('refuses finished runs', () => {
     for (const status of ['SUCCESSFUL', 'FAILED', 'STOPPED', 'ERROR'] as const) {
-      expect(decideStop({ run: run({ status, phase: 'done' }), settings: settings(), caller: admin, mode: 'immediate' })).toMatchObject({
+      expect(
+        decideStop({
+          run: run({ status, phase: 'done' }),
+          settings: settings(),
+          caller: admin,
+          mode: 'immediate',
+        }),
+      ).toMatchObject({
         ok: false,
         refusal: 'finished',
       });
@@ -87,7 +103,11 @@ describe('decideStop: other rules', () => {
     const immediate = { by: 'dev', mode: 'immediate' as const, at: 1 };
     expect(again(graceful, 'STOPPING', 'graceful')).toMatchObject({ ok: false, refusal: 'already' });
     expect(again(graceful, 'STOPPING', 'drain')).toMatchObject({ ok: false, refusal: 'already' });
-    expect(again(graceful, 'STOPPING', 'immediate')).toMatchObject({ ok: true, mode: 'immediate', status: 'STOPPING' });
+    expect(again(graceful, 'STOPPING', 'immediate')).toMatchObject({
+      ok: true,
+      mode: 'immediate',
+      status: 'STOPPING',
+    });
     expect(again(immediate, 'STOPPING', 'immediate')).toMatchObject({ ok: false, refusal: 'already' });
     expect(again(drain, 'DRAINING', 'immediate')).toMatchObject({ ok: true, status: 'STOPPING' });
     expect(again(drain, 'DRAINING', 'drain')).toMatchObject({ ok: false, refusal: 'already' });
@@ -105,7 +125,11 @@ describe('decideStop: other rules', () => {
 
   it('refuses a second stop of the final step', () => {
     const decision = decideStop({
-      run: run({ phase: 'final', status: 'STOPPING', stop: { by: 'root', mode: 'immediate', at: 1, final: true } }),
+      run: run({
+        phase: 'final',
+        status: 'STOPPING',
+        stop: { by: 'root', mode: 'immediate', at: 1, final: true },
+      }),
       settings: settings(),
       caller: admin,
       mode: 'immediate',
@@ -116,7 +140,9 @@ describe('decideStop: other rules', () => {
   it('treats everyone as an admin until admins are named', () => {
     const none = settings({ admins: [], stopPolicy: 'admins' });
     expect(isAdmin(dev, none)).toBe(true);
-    expect(decideStop({ run: run({ phase: 'final' }), settings: none, caller: dev, mode: 'immediate' })).toMatchObject({ ok: true });
+    expect(
+      decideStop({ run: run({ phase: 'final' }), settings: none, caller: dev, mode: 'immediate' }),
+    ).toMatchObject({ ok: true });
     expect(checkSettingsChange(dev, none)).toEqual({ ok: true });
     expect(checkSettingsChange(dev, settings())).toMatchObject({ ok: false });
     expect(checkSettingsChange(admin, settings())).toEqual({ ok: true });

@@ -5,7 +5,11 @@ import { DEFAULT_SETTINGS } from '../../store/records';
 import { alice, bob, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();
-const rejection = (promise: Promise<unknown>) => promise.then(() => undefined, (e: FinaleError) => e);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: FinaleError) => e,
+  );
 const set = (repository: string, key: string, value: unknown, caller = alice) =>
   setSetting({ repository, caller, key, value }, h.deps);
 

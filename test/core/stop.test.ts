@@ -18,11 +18,18 @@ const failedWith = (exitCode: number, stopCode = 'UserInitiated') => ({
   Error: 'States.TaskFailed',
   Cause: JSON.stringify(task(exitCode, stopCode)),
 });
-const rejection = (promise: Promise<unknown>) => promise.then(() => undefined, (e: FinaleError) => e);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: FinaleError) => e,
+  );
 
 /** A RUNNING run whose first step's task is running as `task-0`. */
 async function runningStep(options: { repository?: string } = {}) {
-  const run = await h.newRun(planOf([{ name: 'Apply' }, { name: 'Notify' }, { name: 'Cleanup', kind: 'final' }]), options);
+  const run = await h.newRun(
+    planOf([{ name: 'Apply' }, { name: 'Notify' }, { name: 'Cleanup', kind: 'final' }]),
+    options,
+  );
   await control({ action: 'startRun', runId: run.runId });
   await control({ action: 'beginStep', runId: run.runId, step: 0 });
   await taskStarted(run.runId, 0, 'task-0', h.deps);
@@ -35,8 +42,15 @@ describe('stopRun', () => {
     h.clock.advance(100);
     const result = await stopRun({ runId: run.runId, caller: bob, reason: 'wrong branch' }, h.deps);
     expect(result).toMatchObject({ status: 'STOPPING', mode: 'graceful', stoppedTasks: ['task-0'] });
-    expect(result.run.stop).toEqual({ by: 'bob', mode: 'graceful', reason: 'wrong branch', at: h.clock.now() });
-    expect(h.tasks.calls).toEqual([{ taskId: 'task-0', mode: 'graceful', reason: 'Stopped by bob: wrong branch' }]);
+    expect(result.run.stop).toEqual({
+      by: 'bob',
+      mode: 'graceful',
+      reason: 'wrong branch',
+      at: h.clock.now(),
+    });
+    expect(h.tasks.calls).toEqual([
+      { taskId: 'task-0', mode: 'graceful', reason: 'Stopped by bob: wrong branch' },
+    ]);
     const [entry] = await h.db.store.audit.list(run.repository, { limit: 1 });
     expect(entry).toMatchObject({
       action: 'stop',
@@ -46,18 +60,32 @@ describe('stopRun', () => {
     });
 
     // The supervisor ends the step (240); the Catch routes to the final path.
-    const stepError = await rejection(control({ action: 'completeStep', runId: run.runId, step: 0, task: failedWith(240) }));
+    const stepError = await rejection(
+      control({ action: 'completeStep', runId: run.runId, step: 0, task: failedWith(240) }),
+    );
     expect(stepError?.name).toBe('Step.Stopped');
-    expect(await control({ action: 'enterFinal', runId: run.runId, input: { error: { Error: 'Step.Stopped' } } })).toEqual({
+    expect(
+      await control({ action: 'enterFinal', runId: run.runId, input: { error: { Error: 'Step.Stopped' } } }),
+    ).toEqual({
       status: 'STOPPED',
     });
     expect((await h.db.store.runs.get(run.runId))?.steps['1']?.status).toBe('NOT_RUN');
-    expect(await control({ action: 'beginStep', runId: run.runId, step: 2 })).toEqual({ step: 2, attempt: 1 });
+    expect(await control({ action: 'beginStep', runId: run.runId, step: 2 })).toEqual({
+      step: 2,
+      attempt: 1,
+    });
     await taskStarted(run.runId, 2, 'task-final', h.deps);
     expect(h.tasks.calls).toHaveLength(1);
     await control({ action: 'completeStep', runId: run.runId, step: 2, task: task(0) });
-    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({ status: 'STOPPED', error: 'Pipeline.Stopped' });
-    expect(await h.db.store.runs.get(run.runId)).toMatchObject({ status: 'STOPPED', reason: 'stopped', phase: 'done' });
+    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
+      status: 'STOPPED',
+      error: 'Pipeline.Stopped',
+    });
+    expect(await h.db.store.runs.get(run.runId)).toMatchObject({
+      status: 'STOPPED',
+      reason: 'stopped',
+      phase: 'done',
+    });
   });
 
   it('drains: the running step finishes, nothing new starts', async () => {
@@ -69,15 +97,22 @@ describe('stopRun', () => {
       ok: true,
       status: 'SUCCESSFUL',
     });
-    expect((await rejection(control({ action: 'beginStep', runId: run.runId, step: 1 })))?.name).toBe('Run.NotRunning');
+    expect((await rejection(control({ action: 'beginStep', runId: run.runId, step: 1 })))?.name).toBe(
+      'Run.NotRunning',
+    );
     await control({ action: 'enterFinal', runId: run.runId, input: { error: { Error: 'Run.NotRunning' } } });
-    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({ status: 'STOPPED', error: 'Pipeline.Stopped' });
+    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
+      status: 'STOPPED',
+      error: 'Pipeline.Stopped',
+    });
     expect((await h.db.store.runs.get(run.runId))?.reason).toBe('drained');
   });
 
   it('stops immediately on request, and always when graceful-stop is off', async () => {
     const run = await runningStep();
-    expect((await stopRun({ runId: run.runId, caller: alice, mode: 'immediate' }, h.deps)).mode).toBe('immediate');
+    expect((await stopRun({ runId: run.runId, caller: alice, mode: 'immediate' }, h.deps)).mode).toBe(
+      'immediate',
+    );
     expect(h.tasks.calls.map((call) => call.mode)).toEqual(['immediate']);
 
     const repository = h.repository();
@@ -95,14 +130,22 @@ describe('stopRun', () => {
     await control({ action: 'awaitApproval', runId: run.runId, step: 1, taskToken: 'approval' });
     const result = await stopRun({ runId: run.runId, caller: alice }, h.deps);
     expect(result.status).toBe('STOPPING');
-    expect(h.orchestrator.failures()).toMatchObject([{ token: 'approval', error: 'Pipeline.Stopped', cause: 'Stopped by alice' }]);
+    expect(h.orchestrator.failures()).toMatchObject([
+      { token: 'approval', error: 'Pipeline.Stopped', cause: 'Stopped by alice' },
+    ]);
     expect((await h.db.store.runs.get(run.runId))?.waiting).toBeUndefined();
-    await control({ action: 'enterFinal', runId: run.runId, input: { error: { Error: 'Pipeline.Stopped' } } });
+    await control({
+      action: 'enterFinal',
+      runId: run.runId,
+      input: { error: { Error: 'Pipeline.Stopped' } },
+    });
     expect((await h.db.store.runs.get(run.runId))?.steps['1']?.status).toBe('NOT_RUN');
   });
 
   it('refuses unknown and finished runs with exit code 4', async () => {
-    expect(await rejection(stopRun({ runId: 'no-such-run', caller: alice }, h.deps))).toMatchObject({ exitCode: 4 });
+    expect(await rejection(stopRun({ runId: 'no-such-run', caller: alice }, h.deps))).toMatchObject({
+      exitCode: 4,
+    });
     const run = await h.newRun(planOf([{}]));
     await control({ action: 'startRun', runId: run.runId });
     await control({ action: 'enterFinal', runId: run.runId, input: {} });
@@ -127,9 +170,9 @@ describe('stopRun', () => {
 
     await h.db.store.settings.update(repository, { stopPolicy: 'nobody' });
     const other = await runningStep({ repository });
-    expect((await rejection(stopRun({ runId: other.runId, caller: alice, mode: 'immediate' }, h.deps)))?.message).toContain(
-      'Nobody may stop',
-    );
+    expect(
+      (await rejection(stopRun({ runId: other.runId, caller: alice, mode: 'immediate' }, h.deps)))?.message,
+    ).toContain('Nobody may stop');
   });
 
   it('refuses a second stop unless it escalates to immediate', async () => {
@@ -144,7 +187,9 @@ describe('stopRun', () => {
       ['task-0', 'graceful'],
       ['task-0', 'immediate'],
     ]);
-    expect((await rejection(stopRun({ runId: run.runId, caller: alice, mode: 'immediate' }, h.deps)))?.exitCode).toBe(3);
+    expect(
+      (await rejection(stopRun({ runId: run.runId, caller: alice, mode: 'immediate' }, h.deps)))?.exitCode,
+    ).toBe(3);
   });
 
   it('accepts exactly one of two concurrent stops', async () => {
@@ -162,7 +207,14 @@ describe('stopRun', () => {
     const repository = h.repository();
     await h.db.store.settings.update(repository, { admins: ['alice'] });
     const run = await runningStep({ repository });
-    await rejection(control({ action: 'completeStep', runId: run.runId, step: 0, task: failedWith(1, 'EssentialContainerExited') }));
+    await rejection(
+      control({
+        action: 'completeStep',
+        runId: run.runId,
+        step: 0,
+        task: failedWith(1, 'EssentialContainerExited'),
+      }),
+    );
     await control({ action: 'enterFinal', runId: run.runId, input: { error: { Error: 'Step.Failed' } } });
     await control({ action: 'beginStep', runId: run.runId, step: 2 });
     await taskStarted(run.runId, 2, 'task-final', h.deps);
@@ -182,6 +234,9 @@ describe('stopRun', () => {
     expect(result.run.stop).toMatchObject({ by: 'alice', mode: 'immediate', final: true });
     expect(h.tasks.calls).toEqual([{ taskId: 'task-final', mode: 'immediate', reason: 'Stopped by alice' }]);
     await control({ action: 'completeStep', runId: run.runId, step: 2, task: failedWith(137) });
-    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({ status: 'STOPPED', error: 'Pipeline.Stopped' });
+    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
+      status: 'STOPPED',
+      error: 'Pipeline.Stopped',
+    });
   });
 });

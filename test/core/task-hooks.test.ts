@@ -27,7 +27,9 @@ describe('task hooks', () => {
     const stop = await stopRun({ runId: run.runId, caller: alice, reason: 'oops' }, h.deps);
     expect(stop.stoppedTasks).toEqual([]);
     expect(await taskStarted(run.runId, 0, 'late-task', h.deps)).toEqual({ stopped: true });
-    expect(h.tasks.calls).toEqual([{ taskId: 'late-task', mode: 'graceful', reason: 'Stopped by alice: oops' }]);
+    expect(h.tasks.calls).toEqual([
+      { taskId: 'late-task', mode: 'graceful', reason: 'Stopped by alice: oops' },
+    ]);
 
     // The final step of that run is left alone.
     await control({ action: 'enterFinal', runId: run.runId, input: {} });
@@ -57,7 +59,11 @@ describe('task hooks', () => {
     const result = await taskEnded(
       run.runId,
       0,
-      { exitCode: 0, stopCode: 'EssentialContainerExited', outputs: { VERSION: '1.4.2', SECRET: 'x', IMAGE: '' } },
+      {
+        exitCode: 0,
+        stopCode: 'EssentialContainerExited',
+        outputs: { VERSION: '1.4.2', SECRET: 'x', IMAGE: '' },
+      },
       h.deps,
     );
     expect(result.outputs).toEqual({ VERSION: '1.4.2', IMAGE: '' });

@@ -42,24 +42,67 @@ describe('settings', () => {
 describe('audit', () => {
   it('appends entries and lists them newest first, even within one millisecond', async () => {
     const r = repo();
-    await db.store.audit.append({ repository: r, at: 1000, by: 'alice', action: 'start', runId: 'r1', detail: { n: 1 } });
-    await db.store.audit.append({ repository: r, at: 3000, by: 'bob', action: 'stop', runId: 'r1', detail: { mode: 'graceful' } });
-    await db.store.audit.append({ repository: r, at: 3000, by: 'carol', action: 'settings', detail: { key: 'admins' } });
-    await db.store.audit.append({ repository: r, at: 2000, by: 'dave', action: 'approve', runId: 'r1', detail: {} });
+    await db.store.audit.append({
+      repository: r,
+      at: 1000,
+      by: 'alice',
+      action: 'start',
+      runId: 'r1',
+      detail: { n: 1 },
+    });
+    await db.store.audit.append({
+      repository: r,
+      at: 3000,
+      by: 'bob',
+      action: 'stop',
+      runId: 'r1',
+      detail: { mode: 'graceful' },
+    });
+    await db.store.audit.append({
+      repository: r,
+      at: 3000,
+      by: 'carol',
+      action: 'settings',
+      detail: { key: 'admins' },
+    });
+    await db.store.audit.append({
+      repository: r,
+      at: 2000,
+      by: 'dave',
+      action: 'approve',
+      runId: 'r1',
+      detail: {},
+    });
     const entries = await db.store.audit.list(r);
     expect(entries.map((entry) => entry.at)).toEqual([3000, 3000, 2000, 1000]);
-    expect(entries.slice(0, 2).map((entry) => entry.by).sort()).toEqual(['bob', 'carol']);
-    expect(entries[3]).toEqual({ repository: r, at: 1000, by: 'alice', action: 'start', runId: 'r1', detail: { n: 1 } });
+    expect(
+      entries
+        .slice(0, 2)
+        .map((entry) => entry.by)
+        .sort(),
+    ).toEqual(['bob', 'carol']);
+    expect(entries[3]).toEqual({
+      repository: r,
+      at: 1000,
+      by: 'alice',
+      action: 'start',
+      runId: 'r1',
+      detail: { n: 1 },
+    });
     expect(await db.store.audit.list(r, { limit: 1 })).toHaveLength(1);
   });
 });
 
 describe('plans', () => {
   it('stores a plan gzipped in a binary attribute and reads it back', async () => {
-    const plan = planOf(Array.from({ length: 100 }, (_, i) => ({ name: `Step ${i}`, script: [`echo ${'x'.repeat(500)}`] })));
+    const plan = planOf(
+      Array.from({ length: 100 }, (_, i) => ({ name: `Step ${i}`, script: [`echo ${'x'.repeat(500)}`] })),
+    );
     await db.store.plans.put(plan);
     expect(await db.store.plans.get(plan.hash)).toEqual(plan);
-    const raw = await db.client.send(new GetCommand({ TableName: db.tables.plans, Key: { planHash: plan.hash } }));
+    const raw = await db.client.send(
+      new GetCommand({ TableName: db.tables.plans, Key: { planHash: plan.hash } }),
+    );
     expect(raw.Item?.plan).toBeInstanceOf(Uint8Array);
     expect((raw.Item?.plan as Uint8Array).byteLength).toBeLessThan(JSON.stringify(plan).length / 5);
     // Plans are immutable: storing the same hash again keeps the first.
@@ -93,13 +136,21 @@ describe('locks', () => {
     const r = repo();
     const created = await db.store.locks.write(base(r), { expectedVersion: 0 });
     expect(created).toMatchObject({ lockKey: `${r}#deployment:prod`, version: 1 });
-    await expect(db.store.locks.write(base(r), { expectedVersion: 0 })).rejects.toBeInstanceOf(ConditionFailedError);
+    await expect(db.store.locks.write(base(r), { expectedVersion: 0 })).rejects.toBeInstanceOf(
+      ConditionFailedError,
+    );
     const held = { runId: 'r1', step: 0, fence: 1, since: 1, leaseUntil: 5000 };
     await db.store.locks.write({ ...base(r), holder: held, fence: 1 }, { expectedVersion: 1 });
-    const stale = await db.store.locks.write(base(r), { expectedVersion: 1 }).catch((e: ConditionFailedError<LockRecord>) => e);
+    const stale = await db.store.locks
+      .write(base(r), { expectedVersion: 1 })
+      .catch((e: ConditionFailedError<LockRecord>) => e);
     expect(stale).toBeInstanceOf(ConditionFailedError);
     expect((stale as ConditionFailedError<LockRecord>).current).toMatchObject({ version: 2, holder: held });
-    expect(await db.store.locks.get(r, 'deployment:prod')).toMatchObject({ version: 2, holder: held, fence: 1 });
+    expect(await db.store.locks.get(r, 'deployment:prod')).toMatchObject({
+      version: 2,
+      holder: held,
+      fence: 1,
+    });
   });
 
   it('takes a lock only when the holder lease has ended, compared in the condition', async () => {
@@ -121,7 +172,10 @@ describe('locks', () => {
     await db.store.locks.write(base(r1), { expectedVersion: 0 });
     await db.store.locks.write({ ...base(r1), key: 'concurrency:db' }, { expectedVersion: 0 });
     await db.store.locks.write(base(r2), { expectedVersion: 0 });
-    expect((await db.store.locks.list(r1)).map((lock) => lock.key)).toEqual(['concurrency:db', 'deployment:prod']);
+    expect((await db.store.locks.list(r1)).map((lock) => lock.key)).toEqual([
+      'concurrency:db',
+      'deployment:prod',
+    ]);
     const all = await db.store.locks.list();
     expect(all.filter((lock) => lock.repository === r1 || lock.repository === r2)).toHaveLength(3);
   });

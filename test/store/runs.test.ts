@@ -55,7 +55,9 @@ describe('runs repository', () => {
     expect(second.items.map((run) => run.buildNumber)).toEqual([3, 2]);
     const third = await db.store.runs.list(repository, { limit: 2, cursor: second.cursor! });
     expect(third.items.map((run) => run.buildNumber)).toEqual([1]);
-    await expect(db.store.runs.list(repository, { cursor: 'garbage!' })).rejects.toThrow(/Invalid page cursor/);
+    await expect(db.store.runs.list(repository, { cursor: 'garbage!' })).rejects.toThrow(
+      /Invalid page cursor/,
+    );
   });
 
   it('moves PENDING → RUNNING once, bumping the version, and reports the state on conflict', async () => {
@@ -76,7 +78,11 @@ describe('runs repository', () => {
     await db.store.runs.beginStep(run.runId, 0, { at: 10, requireRunning: true });
     await db.store.runs.recordTaskStarted(run.runId, 0, 'local:123');
     await db.store.runs.recordTaskEnded(run.runId, 0, { exitCode: 3, outputs: { VERSION: '1.2.3' } });
-    const failed = await db.store.runs.recordStepResult(run.runId, 0, { status: 'FAILED', exitCode: 3, endedAt: 20 });
+    const failed = await db.store.runs.recordStepResult(run.runId, 0, {
+      status: 'FAILED',
+      exitCode: 3,
+      endedAt: 20,
+    });
     expect(failed.steps['0']).toEqual({
       index: 0,
       name: 'Build',
@@ -92,12 +98,21 @@ describe('runs repository', () => {
 
     // A second attempt clears what belonged to the first.
     const retried = await db.store.runs.beginStep(run.runId, 0, { at: 30, requireRunning: true });
-    expect(retried.steps['0']).toEqual({ index: 0, name: 'Build', kind: 'step', status: 'RUNNING', attempts: 2, startedAt: 30 });
+    expect(retried.steps['0']).toEqual({
+      index: 0,
+      name: 'Build',
+      kind: 'step',
+      status: 'RUNNING',
+      attempts: 2,
+      startedAt: 30,
+    });
 
-    await expect(db.store.runs.beginStep(run.runId, 7, { at: 1, requireRunning: false })).rejects.toBeInstanceOf(
+    await expect(
+      db.store.runs.beginStep(run.runId, 7, { at: 1, requireRunning: false }),
+    ).rejects.toBeInstanceOf(ConditionFailedError);
+    await expect(db.store.runs.recordTaskStarted('ghost', 0, 'x')).rejects.toBeInstanceOf(
       ConditionFailedError,
     );
-    await expect(db.store.runs.recordTaskStarted('ghost', 0, 'x')).rejects.toBeInstanceOf(ConditionFailedError);
     const raw = await db.client.send(new GetCommand({ TableName: db.tables.runs, Key: { runId: 'ghost' } }));
     expect(raw.Item).toBeUndefined();
   });
@@ -105,7 +120,9 @@ describe('runs repository', () => {
   it('begins a step only while the run is RUNNING, unless asked not to require it', async () => {
     const run = runRecord({ status: 'STOPPING' });
     await db.store.runs.create(run);
-    await expect(db.store.runs.beginStep(run.runId, 0, { at: 1, requireRunning: true })).rejects.toThrow(/it is STOPPING/);
+    await expect(db.store.runs.beginStep(run.runId, 0, { at: 1, requireRunning: true })).rejects.toThrow(
+      /it is STOPPING/,
+    );
     const final = await db.store.runs.beginStep(run.runId, 1, { at: 1, requireRunning: false });
     expect(final.steps['1']?.status).toBe('RUNNING');
   });
@@ -114,14 +131,26 @@ describe('runs repository', () => {
     const run = runRecord({ status: 'RUNNING' });
     await db.store.runs.create(run);
     const key = 'deployment:prod #1.eu';
-    const waiting = await db.store.runs.waitForLock(run.runId, { kind: 'lock', step: 0, lock: key, taskToken: 't1', since: 5 });
+    const waiting = await db.store.runs.waitForLock(run.runId, {
+      kind: 'lock',
+      step: 0,
+      lock: key,
+      taskToken: 't1',
+      since: 5,
+    });
     expect(waiting.waiting).toEqual({ kind: 'lock', step: 0, lock: key, taskToken: 't1', since: 5 });
     expect(waiting.steps['0']?.status).toBe('WAITING');
     const held = await db.store.runs.holdLock(run.runId, key, { fence: 4, since: 6 });
     expect(held.locks).toEqual({ [key]: { fence: 4, since: 6 } });
     expect(held.waiting).toBeUndefined();
     // A stale drop (another acquisition's fence) leaves it; the right one removes it.
-    expect((await db.store.runs.dropLock(run.runId, key, 3).catch((e: ConditionFailedError<RunRecord>) => e.current))?.locks).toEqual({
+    expect(
+      (
+        await db.store.runs
+          .dropLock(run.runId, key, 3)
+          .catch((e: ConditionFailedError<RunRecord>) => e.current)
+      )?.locks,
+    ).toEqual({
       [key]: { fence: 4, since: 6 },
     });
     expect((await db.store.runs.dropLock(run.runId, key, 4)).locks).toEqual({});
@@ -130,7 +159,13 @@ describe('runs repository', () => {
   it('keeps a different wait when a lock is recorded', async () => {
     const run = runRecord({ status: 'RUNNING' });
     await db.store.runs.create(run);
-    await db.store.runs.waitForLock(run.runId, { kind: 'lock', step: 0, lock: 'concurrency:a', taskToken: 't', since: 1 });
+    await db.store.runs.waitForLock(run.runId, {
+      kind: 'lock',
+      step: 0,
+      lock: 'concurrency:a',
+      taskToken: 't',
+      since: 1,
+    });
     const held = await db.store.runs.holdLock(run.runId, 'deployment:b', { fence: 1, since: 2 });
     expect(held.waiting?.lock).toBe('concurrency:a');
     expect(held.locks['deployment:b']).toEqual({ fence: 1, since: 2 });
@@ -140,10 +175,14 @@ describe('runs repository', () => {
     const run = runRecord({ status: 'RUNNING' });
     await db.store.runs.create(run);
     const stop = { by: 'bob', mode: 'graceful' as const, at: 7 };
-    await expect(db.store.runs.requestStop(run.runId, { status: 'STOPPING', record: stop, expectedVersion: 9 })).rejects.toBeInstanceOf(
-      ConditionFailedError,
-    );
-    const stopped = await db.store.runs.requestStop(run.runId, { status: 'STOPPING', record: stop, expectedVersion: 1 });
+    await expect(
+      db.store.runs.requestStop(run.runId, { status: 'STOPPING', record: stop, expectedVersion: 9 }),
+    ).rejects.toBeInstanceOf(ConditionFailedError);
+    const stopped = await db.store.runs.requestStop(run.runId, {
+      status: 'STOPPING',
+      record: stop,
+      expectedVersion: 1,
+    });
     expect(stopped).toMatchObject({ status: 'STOPPING', stop, version: 2 });
 
     const final = await db.store.runs.enterFinal(run.runId, {
@@ -153,8 +192,19 @@ describe('runs repository', () => {
     });
     expect(final).toMatchObject({ phase: 'final', outcome: { status: 'STOPPED', reason: 'stopped' } });
     expect(final.steps['0']?.status).toBe('NOT_RUN');
-    const done = await db.store.runs.finish(run.runId, { status: 'STOPPED', reason: 'stopped', endedAt: 99, expectedVersion: 3 });
-    expect(done).toMatchObject({ status: 'STOPPED', reason: 'stopped', endedAt: 99, phase: 'done', locks: {} });
+    const done = await db.store.runs.finish(run.runId, {
+      status: 'STOPPED',
+      reason: 'stopped',
+      endedAt: 99,
+      expectedVersion: 3,
+    });
+    expect(done).toMatchObject({
+      status: 'STOPPED',
+      reason: 'stopped',
+      endedAt: 99,
+      phase: 'done',
+      locks: {},
+    });
   });
 
   it('keeps an outcome already fixed when entering the final path', async () => {
@@ -172,15 +222,24 @@ describe('runs repository', () => {
     const run = runRecord({ status: 'RUNNING' });
     await db.store.runs.create(run);
     await db.store.runs.pauseForApproval(run.runId, { kind: 'approval', step: 0, taskToken: 'a1', since: 1 });
-    const refreshed = await db.store.runs.pauseForApproval(run.runId, { kind: 'approval', step: 0, taskToken: 'a2', since: 2 });
+    const refreshed = await db.store.runs.pauseForApproval(run.runId, {
+      kind: 'approval',
+      step: 0,
+      taskToken: 'a2',
+      since: 2,
+    });
     expect(refreshed).toMatchObject({ status: 'PAUSED', waiting: { taskToken: 'a2' } });
-    await expect(db.store.runs.pauseForApproval(run.runId, { kind: 'approval', step: 1, taskToken: 'a3', since: 3 })).rejects.toThrow(
-      /it is PAUSED/,
+    await expect(
+      db.store.runs.pauseForApproval(run.runId, { kind: 'approval', step: 1, taskToken: 'a3', since: 3 }),
+    ).rejects.toThrow(/it is PAUSED/);
+    await expect(
+      db.store.runs.resumeFromApproval(run.runId, { step: 0, taskToken: 'a1' }, 'PENDING'),
+    ).rejects.toBeInstanceOf(ConditionFailedError);
+    const resumed = await db.store.runs.resumeFromApproval(
+      run.runId,
+      { step: 0, taskToken: 'a2' },
+      'PENDING',
     );
-    await expect(db.store.runs.resumeFromApproval(run.runId, { step: 0, taskToken: 'a1' }, 'PENDING')).rejects.toBeInstanceOf(
-      ConditionFailedError,
-    );
-    const resumed = await db.store.runs.resumeFromApproval(run.runId, { step: 0, taskToken: 'a2' }, 'PENDING');
     expect(resumed.status).toBe('RUNNING');
     expect(resumed.waiting).toBeUndefined();
     expect(resumed.steps['0']?.status).toBe('PENDING');
@@ -190,7 +249,9 @@ describe('runs repository', () => {
     const run = runRecord({ status: 'RUNNING', engine: { instance: 'one', leaseUntil: 1000 } });
     await db.store.runs.create(run);
     await db.store.runs.beginStep(run.runId, 0, { at: 1, requireRunning: true });
-    await expect(db.store.runs.renewEngineLease(run.runId, 'two', 5000)).rejects.toBeInstanceOf(ConditionFailedError);
+    await expect(db.store.runs.renewEngineLease(run.runId, 'two', 5000)).rejects.toBeInstanceOf(
+      ConditionFailedError,
+    );
     const renewed = await db.store.runs.renewEngineLease(run.runId, 'one', 2000);
     expect(renewed.engine).toEqual({ instance: 'one', leaseUntil: 2000 });
 
@@ -210,7 +271,12 @@ describe('runs repository', () => {
 
     const unfinished = await db.store.runs.listUnfinished();
     expect(unfinished.some((r) => r.runId === run.runId)).toBe(true);
-    await db.store.runs.finish(run.runId, { status: 'ERROR', reason: 'orphaned', endedAt: 1, expectedVersion: claimed.version });
+    await db.store.runs.finish(run.runId, {
+      status: 'ERROR',
+      reason: 'orphaned',
+      endedAt: 1,
+      expectedVersion: claimed.version,
+    });
     expect((await db.store.runs.listUnfinished()).some((r) => r.runId === run.runId)).toBe(false);
   });
 });
