@@ -104,7 +104,7 @@ describe('plans', () => {
       new GetCommand({ TableName: db.tables.plans, Key: { planHash: plan.hash } }),
     );
     expect(raw.Item?.plan).toBeInstanceOf(Uint8Array);
-    expect((raw.Item?.plan as Uint8Array).byteLength).toBeLessThan(JSON.stringify(plan).length / 5);
+    expect((raw.Item!.plan as Uint8Array).byteLength).toBeLessThan(JSON.stringify(plan).length / 5);
     // Plans are immutable: storing the same hash again keeps the first.
     await db.store.plans.put({ ...plan, pipeline: 'changed' });
     expect((await db.store.plans.get(plan.hash))?.pipeline).toBe(plan.pipeline);
