@@ -18,7 +18,19 @@ function truncate(text: string, max: number): string {
 
 /** Hands out unique state names in call order, so the same pipeline always gets the same names. */
 export class StateNames {
-  private readonly taken = new Set<string>();
+  // ASL field names: validators (asl-validator, which the local interpreter runs) search the
+  // definition with `$..Next`-style paths, so a state named "Default" would read as a transition.
+  private readonly taken = new Set<string>([
+    'StartAt',
+    'Next',
+    'Default',
+    'States',
+    'Branches',
+    'Iterator',
+    'ItemProcessor',
+    'Parameters',
+    'ResultSelector',
+  ]);
 
   /** Reserves fixed names (the run's own states) before any step name can claim them. */
   reserve(...names: string[]): void {
