@@ -156,7 +156,7 @@ async function completeStep(
     failedByScript &&
     spec.onFail.strategy === 'retry' &&
     record.attempts <= spec.onFail.maxRetryCount &&
-    run.status === 'RUNNING';
+    (run.status === 'RUNNING' || run.status === 'PAUSED');
   const ignored = !final && failedByScript && spec.onFail.strategy === 'ignore';
   // The script's own exit code when the runner recorded it; else the task's.
   const exitCode = record.exitCode ?? decision.exitCode;
@@ -273,7 +273,16 @@ async function acquireLock(
     });
   } catch (error) {
     if (!(error instanceof ConditionFailedError)) throw error;
-    return stopped((error.current as RunRecord | undefined)?.status ?? 'gone');
+    const current = error.current as RunRecord | undefined;
+    if (current?.status !== 'PAUSED') return stopped(current?.status ?? 'gone');
+    // A sibling branch waits for its approval: the run's waiting record stays the approval's; a
+    // stop finds this token in the lock queue instead.
+    try {
+      run = await store.runs.markStepWaiting(runId, step);
+    } catch (again) {
+      if (!(again instanceof ConditionFailedError)) throw again;
+      return stopped((again.current as RunRecord | undefined)?.status ?? 'gone');
+    }
   }
   const result = await acquire(
     { repository: run.repository, key, runId, step, leaseSeconds, taskToken },
@@ -282,7 +291,7 @@ async function acquireLock(
   if (result.state === 'queued') {
     // A stop between the record above and the queueing has already looked for us in the queue.
     const current = await requireRun(runId, deps);
-    if (current.status !== 'RUNNING') {
+    if (current.status !== 'RUNNING' && current.status !== 'PAUSED') {
       await leaveLockQueue({ repository: run.repository, key, runId }, deps);
       await store.runs.clearWaiting(runId, taskToken).catch(() => undefined);
       return stopped(current.status);

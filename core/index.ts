@@ -6,7 +6,7 @@ import type { ControlRequest } from './contract';
 import { dispatchControl } from './control';
 import type { CoreDeps } from './deps';
 import { forceUnlock, listLocks } from './locks';
-import { claimOrphan, findOrphans, renewEngineLeases } from './orphans';
+import { claimOrphan, findOrphans, markAborted, renewEngineLeases } from './orphans';
 import { createRun } from './runs';
 import { getSettings, setSetting } from './settings';
 import { stopRun } from './stop';
@@ -27,7 +27,7 @@ export {
   listLocks,
   releaseLock,
 } from './locks';
-export { claimOrphan, type EngineLease, findOrphans, renewEngineLeases } from './orphans';
+export { claimOrphan, type EngineLease, findOrphans, markAborted, renewEngineLeases } from './orphans';
 export {
   decideRunOutcome,
   decideStepOutcome,
@@ -75,6 +75,7 @@ export function createCore(deps: CoreDeps) {
     renewEngineLeases: bind(renewEngineLeases) as Bound<typeof renewEngineLeases>,
     findOrphans: bind(findOrphans) as Bound<typeof findOrphans>,
     claimOrphan: bind(claimOrphan) as Bound<typeof claimOrphan>,
+    markAborted: bind(markAborted) as Bound<typeof markAborted>,
   };
 }
 

@@ -152,18 +152,22 @@ export async function releaseLock(
   return result;
 }
 
-/** Removes the run from the lock's queue (a stopped or finished run). Never releases a held lock. */
+/**
+ * Removes the run from the lock's queue (a stopped or finished run) and returns the entries removed,
+ * whose tokens the caller fails. Never releases a held lock.
+ */
 export async function leaveLockQueue(
   request: { readonly repository: string; readonly key: string; readonly runId: string },
   deps: CoreDeps,
-): Promise<boolean> {
+): Promise<LockWaiter[]> {
   const { repository, key, runId } = request;
   return retryOnConflict(`Leave the queue of lock ${key}`, async () => {
     const lock = await deps.store.locks.get(repository, key);
-    if (!lock?.waiters.some((waiter) => waiter.runId === runId)) return false;
+    const removed = lock?.waiters.filter((waiter) => waiter.runId === runId) ?? [];
+    if (!lock || removed.length === 0) return [];
     const waiters = lock.waiters.filter((waiter) => waiter.runId !== runId);
     await deps.store.locks.write(writable(lock, { waiters }), { expectedVersion: lock.version });
-    return true;
+    return removed;
   });
 }
 

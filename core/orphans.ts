@@ -5,6 +5,8 @@
 import { ConditionFailedError } from '../store/errors';
 import type { RunRecord } from '../store/records';
 import type { CoreDeps } from './deps';
+import { retryOnConflict } from './retry';
+import { requireRun } from './runs';
 
 export interface EngineLease {
   /** The engine instance (the local server's id). */
@@ -69,4 +71,29 @@ export async function claimOrphan(
     if (error instanceof ConditionFailedError) return undefined;
     throw error;
   }
+}
+
+/**
+ * The execution of a run ended without finishing it (aborted from the console, or failed or timed
+ * out in Step Functions itself): its outcome becomes ERROR/aborted unless one is fixed, its RUNNING
+ * steps ERROR. The caller then starts a recovery execution (`recover: true`) that runs the final step
+ * and releases the locks. undefined when the run has finished after all.
+ */
+export async function markAborted(
+  runId: string,
+  deps: Pick<CoreDeps, 'store' | 'clock'>,
+): Promise<RunRecord | undefined> {
+  return retryOnConflict(`Run ${runId}: record the aborted execution`, async () => {
+    const run = await requireRun(runId, deps);
+    if (run.phase === 'done') return undefined;
+    const now = deps.clock.now();
+    return deps.store.runs.recordAbandoned(runId, {
+      outcome: { status: 'ERROR', reason: 'aborted' },
+      erroredSteps: Object.values(run.steps)
+        .filter((step) => step.status === 'RUNNING')
+        .map((step) => step.index),
+      endedAt: now,
+      expectedVersion: run.version,
+    });
+  });
 }

@@ -76,12 +76,20 @@ export async function stopRun(request: StopRequest, deps: CoreDeps): Promise<Sto
       }),
     );
   }
+  // Nothing new starts: fail every wait — the run's approval or lock, and its place in any lock
+  // queue of its plan (a parallel branch may queue while another waits for its approval).
+  const keys = new Set((await deps.plans.get(run.planHash)).locks.map((lock) => lock.key));
+  if (run.waiting?.lock) keys.add(run.waiting.lock);
+  const tokens = new Set(run.waiting ? [run.waiting.taskToken] : []);
+  for (const key of keys) {
+    for (const waiter of await leaveLockQueue({ repository: run.repository, key, runId: run.runId }, deps)) {
+      tokens.add(waiter.taskToken);
+    }
+  }
+  for (const token of tokens)
+    await deps.orchestrator.sendTaskFailure(token, ERROR_NAMES.pipelineStopped, why);
   if (run.waiting) {
-    const { waiting } = run;
-    await deps.orchestrator.sendTaskFailure(waiting.taskToken, ERROR_NAMES.pipelineStopped, why);
-    if (waiting.lock)
-      await leaveLockQueue({ repository: run.repository, key: waiting.lock, runId: run.runId }, deps);
-    await store.runs.clearWaiting(run.runId, waiting.taskToken).catch((error) => {
+    await store.runs.clearWaiting(run.runId, run.waiting.taskToken).catch((error) => {
       if (!(error instanceof ConditionFailedError)) throw error;
     });
   }

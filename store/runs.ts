@@ -38,8 +38,8 @@ export interface RunsRepository {
   /** PENDING → RUNNING. */
   start(runId: string, at: number): Promise<RunRecord>;
   /**
-   * Marks a step RUNNING for one more attempt. `requireRunning`: only while the run is RUNNING (every
-   * step but the final one), and never a step already marked NOT_RUN (fail-fast).
+   * Marks a step RUNNING for one more attempt. `requireRunning`: only while the run is RUNNING or
+   * PAUSED (every step but the final one), and never a step already marked NOT_RUN (fail-fast).
    */
   beginStep(
     runId: string,
@@ -68,6 +68,11 @@ export interface RunsRepository {
   revertApproval(runId: string, waiting: WaitingRecord, expectedVersion: number): Promise<RunRecord>;
   /** Records that a RUNNING run waits for a lock. */
   waitForLock(runId: string, waiting: WaitingRecord): Promise<RunRecord>;
+  /**
+   * Marks a step WAITING while the run is RUNNING or PAUSED, leaving the run's waiting record alone
+   * (a PAUSED run's record is its approval).
+   */
+  markStepWaiting(runId: string, step: number): Promise<RunRecord>;
   /** Drops the waiting token if it is still the given one. */
   clearWaiting(runId: string, taskToken: string): Promise<RunRecord>;
   /** The run now holds the lock: recorded in its `locks` map; its lock wait (if any) ends. */
@@ -96,6 +101,19 @@ export interface RunsRepository {
   /** Extends the lease of an engine instance that still owns the run and the run is not terminal. */
   renewEngineLease(runId: string, instance: string, leaseUntil: number): Promise<RunRecord>;
   /**
+   * The run's execution ended outside Finale (aborted): outcome fixed (unless one is set), the listed
+   * steps ERROR. Only while the run is not terminal and still at `expectedVersion`.
+   */
+  recordAbandoned(
+    runId: string,
+    change: {
+      outcome: NonNullable<RunRecord['outcome']>;
+      erroredSteps: readonly number[];
+      endedAt: number;
+      expectedVersion: number;
+    },
+  ): Promise<RunRecord>;
+  /**
    * Takes over a run whose engine lease expired before `now` (compared in the condition): new owner,
    * outcome ERROR/orphaned unless one is set, the listed steps ERROR.
    */
@@ -112,6 +130,12 @@ export interface RunsRepository {
 }
 
 type Item = RunRecord & { expiresAt?: number };
+
+/**
+ * Statuses in which steps may begin and locks be taken: PAUSED too, since one branch of a parallel
+ * group may wait for its approval while its siblings go on.
+ */
+const ACTIVE: readonly RunStatus[] = ['RUNNING', 'PAUSED'];
 
 export function createRunsRepository(client: DynamoDBDocumentClient, tableName: string): RunsRepository {
   const runKey = (runId: string) => ({ runId });
@@ -235,7 +259,7 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
       update(runId, `begin step ${step}`, (e) => {
         e.where(e.exists(['steps', String(step)]));
         if (requireRunning) {
-          e.where(e.eq(['status'], 'RUNNING'));
+          e.where(e.in(['status'], ACTIVE));
           e.where(e.ne(stepPath(step, 'status'), 'NOT_RUN'));
         }
         e.set(stepPath(step, 'status'), 'RUNNING').set(stepPath(step, 'startedAt'), at);
@@ -307,6 +331,13 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
         e.set(['waiting'], waiting).set(stepPath(waiting.step, 'status'), 'WAITING');
       }),
 
+    markStepWaiting: (runId, step) =>
+      update(runId, `mark step ${step} waiting`, (e) => {
+        e.where(e.in(['status'], ACTIVE));
+        e.where(e.exists(['steps', String(step)]));
+        e.set(stepPath(step, 'status'), 'WAITING');
+      }),
+
     clearWaiting: (runId, taskToken) =>
       update(runId, 'clear its waiting token', (e) => {
         e.where(e.eq(['waiting', 'taskToken'], taskToken));
@@ -366,6 +397,17 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
         e.where(e.eq(['engine', 'instance'], instance));
         e.where(e.not(e.in(['status'], TERMINAL_RUN_STATUSES)));
         e.set(['engine', 'leaseUntil'], leaseUntil);
+      }),
+
+    recordAbandoned: (runId, { outcome, erroredSteps, endedAt, expectedVersion }) =>
+      update(runId, 'record it as abandoned', (e) => {
+        e.where(e.eq(['version'], expectedVersion));
+        e.where(e.not(e.in(['status'], TERMINAL_RUN_STATUSES)));
+        e.setIfAbsent(['outcome'], outcome);
+        for (const step of erroredSteps) {
+          e.set(stepPath(step, 'status'), 'ERROR').set(stepPath(step, 'endedAt'), endedAt);
+        }
+        e.remove(['waiting']);
       }),
 
     claimOrphan: (runId, { engine, now, erroredSteps, endedAt, expectedVersion }) =>

@@ -50,6 +50,7 @@ describe('approve and refuse', () => {
 
   it('refuses: the wait fails with Approval.Refused, and the run ends STOPPED after its final step', async () => {
     const run = await paused();
+    h.clock.advance(50);
     await refuseRun({ runId: run.runId, caller: alice, reason: 'not today' }, h.deps);
     expect(h.orchestrator.failures()).toMatchObject([
       { token: 'gate', error: 'Approval.Refused', cause: 'Refused by alice: not today' },

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ControlRequest } from '../../core/contract';
 import { dispatchControl } from '../../core/control';
-import { claimOrphan, findOrphans, renewEngineLeases } from '../../core/orphans';
+import { claimOrphan, findOrphans, markAborted, renewEngineLeases } from '../../core/orphans';
 import { planOf, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();
@@ -56,5 +56,21 @@ describe('orphans', () => {
     });
     expect((await h.db.store.runs.get(run.runId))?.reason).toBe('orphaned');
     expect(await claimOrphan(run.runId, { instance: 'late', leaseSeconds: 30 }, h.deps)).toBeUndefined();
+  });
+
+  it('records an execution aborted outside Finale, so a recovery execution ends the run', async () => {
+    const run = await h.newRun(planOf([{}, {}, { kind: 'final' }]));
+    await control({ action: 'startRun', runId: run.runId });
+    await control({ action: 'beginStep', runId: run.runId, step: 0 });
+    const aborted = await markAborted(run.runId, h.deps);
+    expect(aborted?.outcome).toEqual({ status: 'ERROR', reason: 'aborted' });
+    expect(aborted?.steps['0']).toMatchObject({ status: 'ERROR', endedAt: h.clock.now() });
+    expect(await control({ action: 'enterFinal', runId: run.runId, input: {} })).toEqual({ status: 'ERROR' });
+    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
+      status: 'ERROR',
+      error: 'Pipeline.Error',
+    });
+    expect((await h.db.store.runs.get(run.runId))?.reason).toBe('aborted');
+    expect(await markAborted(run.runId, h.deps)).toBeUndefined();
   });
 });

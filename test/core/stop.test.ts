@@ -4,7 +4,7 @@ import { dispatchControl } from '../../core/control';
 import type { FinaleError } from '../../core/errors';
 import { stopRun } from '../../core/stop';
 import { taskStarted } from '../../core/task-hooks';
-import { alice, bob, planOf, useCoreHarness } from './fixtures';
+import { alice, bob, deployLock, planOf, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();
 beforeEach(() => h.reset());
@@ -140,6 +140,53 @@ describe('stopRun', () => {
       input: { error: { Error: 'Pipeline.Stopped' } },
     });
     expect((await h.db.store.runs.get(run.runId))?.steps['1']?.status).toBe('NOT_RUN');
+  });
+
+  it('lets parallel branches go on while one waits for approval, and a stop fails every wait', async () => {
+    const lock = deployLock('prod', [1]);
+    const repository = h.repository();
+    const plan = planOf(
+      [{ trigger: 'manual' }, { locks: [lock.key] }, { name: 'Third' }, { kind: 'final' }],
+      [lock],
+    );
+    const holder = await h.newRun(plan, { repository });
+    await control({ action: 'startRun', runId: holder.runId });
+    await control({
+      action: 'acquireLock',
+      runId: holder.runId,
+      step: 1,
+      lock: lock.key,
+      leaseSeconds: 60,
+      taskToken: 'held',
+    });
+
+    const run = await h.newRun(plan, { repository });
+    await control({ action: 'startRun', runId: run.runId });
+    await control({ action: 'awaitApproval', runId: run.runId, step: 0, taskToken: 'approval' });
+    expect(await control({ action: 'beginStep', runId: run.runId, step: 2 })).toEqual({
+      step: 2,
+      attempt: 1,
+    });
+    expect(
+      await control({
+        action: 'acquireLock',
+        runId: run.runId,
+        step: 1,
+        lock: lock.key,
+        leaseSeconds: 60,
+        taskToken: 'queued',
+      }),
+    ).toEqual({ state: 'queued', position: 1 });
+    const paused = await h.db.store.runs.get(run.runId);
+    expect(paused).toMatchObject({ status: 'PAUSED', waiting: { kind: 'approval', taskToken: 'approval' } });
+    expect(paused?.steps['1']?.status).toBe('WAITING');
+
+    await stopRun({ runId: run.runId, caller: alice }, h.deps);
+    expect(h.orchestrator.failures().map((call) => [call.token, call.error])).toEqual([
+      ['approval', 'Pipeline.Stopped'],
+      ['queued', 'Pipeline.Stopped'],
+    ]);
+    expect((await h.db.store.locks.get(repository, lock.key))?.waiters).toEqual([]);
   });
 
   it('refuses unknown and finished runs with exit code 4', async () => {
