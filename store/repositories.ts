@@ -56,17 +56,18 @@ export function createSettingsRepository(
   tableName: string,
 ): SettingsRepository {
   const key = (repository: string) => ({ repository, item: REPOSITORY_ITEMS.settings });
+  async function get(repository: string): Promise<SettingsRecord> {
+    const out = await client.send(
+      new GetCommand({ TableName: tableName, Key: key(repository), ConsistentRead: true }),
+    );
+    return withDefaults(out.Item);
+  }
   return {
-    async get(repository) {
-      const out = await client.send(
-        new GetCommand({ TableName: tableName, Key: key(repository), ConsistentRead: true }),
-      );
-      return withDefaults(out.Item);
-    },
+    get,
     async update(repository, changes) {
-      const e = new Expression();
       const entries = Object.entries(changes).filter(([, value]) => value !== undefined);
-      if (entries.length === 0) return this.get(repository);
+      if (entries.length === 0) return get(repository);
+      const e = new Expression();
       // One SET per key: concurrent changes of different keys do not overwrite each other.
       for (const [name, value] of entries) e.set([name], value);
       const out = await client.send(

@@ -5,6 +5,8 @@ import { FinaleError } from '../../core/errors';
 import { acquireLock } from '../../core/locks';
 import { stopRun } from '../../core/stop';
 import { taskEnded, taskStarted } from '../../core/task-hooks';
+import { compile } from '../../statemachine/compiler';
+import { readPipelineFile, selectPipeline } from '../../statemachine/language';
 import { alice, deployLock, planOf, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();
@@ -474,5 +476,56 @@ describe('enterFinal and finishRun', () => {
     expect(stagingLock?.waiters.map((waiter) => waiter.runId)).toEqual([c.runId]);
     expect(h.orchestrator.successes('b-prod')).toHaveLength(1);
     expect((await h.db.store.runs.get(a.runId))?.locks).toEqual({});
+  });
+});
+
+describe('a plan compiled from real YAML', () => {
+  it('creates the run from the compiler output and carries its deployment lock through a run', async () => {
+    const read = await readPipelineFile('examples/build-test-deploy/bitbucket-pipelines.yml');
+    if (!read.ok) throw new Error(JSON.stringify(read.diagnostics));
+    const selection = selectPipeline(read.file, { kind: 'branch', branch: 'main' });
+    if (!selection.pipeline) throw new Error(selection.reason);
+    const plan = compile({ file: read.file, pipeline: selection.pipeline });
+    const run = await h.newRun(plan);
+    expect(Object.values(run.steps).map((step) => [step.name, step.kind])).toEqual([
+      ['Build', 'step'],
+      ['Unit tests', 'step'],
+      ['Lint', 'step'],
+      ['Deploy to staging', 'step'],
+      ['Clean up', 'final'],
+    ]);
+    const [lock] = plan.locks;
+    expect(lock?.key).toBe('deployment:staging');
+    const deploy = plan.steps.find((step) => step.name === 'Deploy to staging')!;
+
+    await control({ action: 'startRun', runId: run.runId });
+    for (const step of [0, 1, 2]) {
+      await control({ action: 'beginStep', runId: run.runId, step });
+      await control({ action: 'completeStep', runId: run.runId, step, task: agentTask(0) });
+    }
+    const acquire = {
+      action: 'acquireLock',
+      runId: run.runId,
+      step: deploy.index,
+      lock: lock!.key,
+      leaseSeconds: lock!.leaseSeconds,
+    };
+    expect(await control({ ...acquire, taskToken: 'deploy' } as ControlRequest)).toEqual({
+      state: 'held',
+      fence: 1,
+    });
+    await control({ action: 'beginStep', runId: run.runId, step: deploy.index });
+    await control({ action: 'completeStep', runId: run.runId, step: deploy.index, task: caught(1) }).catch(
+      () => undefined,
+    );
+    await control({ action: 'enterFinal', runId: run.runId, input: { error: { Error: 'Step.Failed' } } });
+    expect((await h.db.store.runs.get(run.runId))?.locks[lock!.key]?.fence).toBe(1);
+    await control({ action: 'beginStep', runId: run.runId, step: 4 });
+    await control({ action: 'completeStep', runId: run.runId, step: 4, task: agentTask(0) });
+    expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
+      status: 'FAILED',
+      error: 'Pipeline.Failed',
+    });
+    expect((await h.db.store.locks.get(run.repository, lock!.key))?.holder).toBeUndefined();
   });
 });

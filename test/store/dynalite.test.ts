@@ -47,7 +47,7 @@ describe('local dynalite', () => {
   it('keeps tables and data of a persisted database across restarts', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'finale-dynalite-'));
     dirs.push(dir);
-    const path = join(dir, 'db');
+    const path = join(dir, '.finale', 'db');
     const first = await startTestDynalite({ path });
     expect(await first.store.counters.next('acme/app')).toBe(1);
     expect(await first.store.counters.next('acme/app')).toBe(2);
