@@ -1,7 +1,6 @@
 // The embedded DynamoDB: a dynalite server on 127.0.0.1, in memory or persisted in a directory,
 // with Finale's tables created from store/tables.ts. Starting is a matter of milliseconds.
 
-import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
