@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ControlRequest } from '../../core/contract';
 import { dispatchControl } from '../../core/control';
 import type { FinaleError } from '../../core/errors';
+import { createCore } from '../../core/index';
 import { stopRun } from '../../core/stop';
 import { taskStarted } from '../../core/task-hooks';
 import { alice, bob, deployLock, planOf, useCoreHarness } from './fixtures';
@@ -284,6 +285,17 @@ describe('stopRun', () => {
     expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
       status: 'STOPPED',
       error: 'Pipeline.Stopped',
+    });
+  });
+
+  it('is reachable through createCore with the deps bound', async () => {
+    const run = await runningStep();
+    const core = createCore(h.deps);
+    expect((await core.stop({ runId: run.runId, caller: alice, mode: 'immediate' })).status).toBe('STOPPING');
+    expect(await core.taskStarted(run.runId, 0, 'again')).toEqual({ stopped: true });
+    expect((await core.getSettings(run.repository)).stopPolicy).toBe('anyone');
+    expect(await core.control({ action: 'enterFinal', runId: run.runId, input: {} })).toEqual({
+      status: 'STOPPED',
     });
   });
 });
