@@ -44,6 +44,12 @@ export class ModelBuilder {
     return entry?.key ?? object.at;
   }
 
+  itemAt(object: { readonly at: Position }, key: string, index: number): Position {
+    const source = this.#sources.get(object);
+    const list = source?.[key];
+    return (Array.isArray(list) && this.tree.entry(list, index)?.value) || this.keyOf(object, key);
+  }
+
   // --- reading helpers -------------------------------------------------------------------------
 
   private has(m: Mapping, key: string): boolean {

@@ -65,8 +65,12 @@ export function compareSpecificity(a: Specificity, b: Specificity): number {
 }
 
 // `{a,b}` groups, nested or not, expanded into every alternative; only used to rank matches.
-// Bounded: a pattern with very many combinations is scored as written.
+// Bounded: a pattern with more than `limit` combinations is scored as written.
 export function expandBraces(pattern: string, limit = 256): string[] {
+  return expand(pattern, limit) ?? [pattern];
+}
+
+function expand(pattern: string, limit: number): string[] | undefined {
   const open = pattern.indexOf('{');
   if (open === -1) return [pattern];
   let depth = 0;
@@ -91,10 +95,10 @@ export function expandBraces(pattern: string, limit = 256): string[] {
   const results: string[] = [];
   for (let k = 0; k < bounds.length - 1; k++) {
     const part = pattern.slice((bounds[k] as number) + 1, bounds[k + 1]);
-    for (const expanded of expandBraces(head + part + tail, limit)) {
-      results.push(expanded);
-      if (results.length >= limit) return [pattern];
-    }
+    const expanded = expand(head + part + tail, limit - results.length);
+    if (!expanded) return undefined;
+    results.push(...expanded);
+    if (results.length > limit) return undefined;
   }
   return results;
 }

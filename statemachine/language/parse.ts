@@ -144,6 +144,7 @@ function validate(root: Mapping, tree: SourceTree, sink: DiagnosticSink): Pipeli
   const context: RuleContext = {
     sink,
     keyAt: (object, key) => builder.keyOf(object, key),
+    itemAt: (object, key, index) => builder.itemAt(object, key, index),
     definedServices: new Set(services.map((s) => s.name)),
     definedCaches: new Set(caches.map((c) => c.name)),
     customPipelines: new Set(

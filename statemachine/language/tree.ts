@@ -8,11 +8,13 @@ import {
   type Document,
   isAlias,
   isMap,
+  isNode,
   isPair,
   isScalar,
   isSeq,
   type Node,
   type Scalar,
+  visit,
 } from 'yaml';
 import type { DiagnosticSink } from './diagnostics';
 import { LIMITS } from './limits';
@@ -126,6 +128,7 @@ export function buildTree(
   const positions = new Positions();
   let expanded = 0;
   const expanding = new Set<Node>();
+  const targets = aliasTargets(doc);
 
   interface Converted {
     readonly value: Value;
@@ -170,7 +173,7 @@ export function buildTree(
   };
 
   const convertAlias = (alias: Alias, here: Position, depth: number): Converted => {
-    const target = alias.resolve(doc) as Node | undefined;
+    const target = targets.get(alias);
     if (!target) {
       sink.error(here, 'yaml-alias', `the alias *${alias.source} names no anchor defined before it`);
       return { value: null, anchors: false };
@@ -271,6 +274,22 @@ export function buildTree(
     if (error instanceof Abort) return undefined;
     throw error;
   }
+}
+
+// Each alias names the latest anchor of that name written before it. One pass over the document,
+// because yaml's Alias.resolve walks the whole document on every call.
+function aliasTargets(doc: Document.Parsed): Map<Alias, Node> {
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Alias, Node>();
+  visit(doc, (_, node) => {
+    if (isAlias(node)) {
+      const target = anchors.get(node.source);
+      if (target) targets.set(node, target);
+    } else if (isNode(node) && node.anchor) {
+      anchors.set(node.anchor, node);
+    }
+  });
+  return targets;
 }
 
 function mergeSources(node: Node | null): (Node | null)[] | undefined {

@@ -91,7 +91,7 @@ function report(
   text: string,
 ): void {
   const known = MESSAGES[error.code];
-  const position = at(error.pos[0]);
+  const position = at(startOf(error, text));
   if (severity === 'warning') {
     sink.warning(position, 'yaml-warning', `${firstLine(error.message)}; Finale reads the value as text`);
     return;
@@ -103,6 +103,14 @@ function report(
   // The yaml package words these well; add what the line looks like when it helps.
   const hint = hintFor(error, text);
   sink.error(position, 'yaml-syntax', `invalid YAML: ${lowerFirst(firstLine(error.message))}${hint}`);
+}
+
+// An unclosed quote is reported where the text ends; point at the quote that opened it instead.
+function startOf(error: YAMLError, text: string): number {
+  const quote = error.code === 'MISSING_CHAR' ? /closing (["'])quote/.exec(error.message)?.[1] : undefined;
+  if (!quote) return error.pos[0];
+  const opening = text.lastIndexOf(quote, Math.max(0, error.pos[0] - 1));
+  return opening === -1 ? error.pos[0] : opening;
 }
 
 function hintFor(error: YAMLError, text: string): string {

@@ -6,6 +6,8 @@ export interface RuleContext {
   readonly sink: DiagnosticSink;
   /** Where a key of a model object (a step, a stage) is written; the object's own position if absent. */
   keyAt(object: { readonly at: Position }, key: string): Position;
+  /** Where entry `index` of the list under `key` is written; falls back to the key. */
+  itemAt(object: { readonly at: Position }, key: string, index: number): Position;
   readonly definedServices: ReadonlySet<string>;
   readonly definedCaches: ReadonlySet<string>;
   readonly customPipelines: ReadonlySet<string>;

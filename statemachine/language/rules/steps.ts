@@ -17,8 +17,9 @@ export const firstStepNotManual: Rule = (pipeline, { sink, keyAt }) => {
   }
   const steps =
     first.kind === 'parallel' ? first.steps : first.kind === 'stage' ? first.steps.slice(0, 1) : [first];
+  // A manual `final` is reported by its own rule.
   for (const step of steps) {
-    if (step.trigger === 'manual') {
+    if (step.trigger === 'manual' && step.kind !== 'final') {
       sink.error(
         keyAt(step, 'trigger'),
         'first-step-manual',
@@ -61,33 +62,29 @@ export const stageSteps: Rule = (pipeline, { sink, keyAt }) => {
   }
 };
 
-export const references: Rule = (
-  pipeline,
-  { sink, keyAt, definedServices, definedCaches, customPipelines },
-) => {
+const predefinedServices: readonly string[] = BITBUCKET.predefinedServices;
+const predefinedCaches: readonly string[] = BITBUCKET.predefinedCaches;
+
+export const references: Rule = (pipeline, context) => {
+  const { sink, keyAt, itemAt } = context;
   for (const step of stepsOf(pipeline.items)) {
-    for (const service of step.services) {
-      if (
-        !definedServices.has(service) &&
-        !(BITBUCKET.predefinedServices as readonly string[]).includes(service)
-      ) {
-        sink.error(
-          keyAt(step, 'services'),
-          'undefined-service',
-          `the service \`${service}\` is not defined under \`definitions.services\``,
-        );
-      }
-    }
-    for (const cache of step.caches) {
-      if (!definedCaches.has(cache) && !(BITBUCKET.predefinedCaches as readonly string[]).includes(cache)) {
-        sink.warning(
-          keyAt(step, 'caches'),
-          'undefined-cache',
-          `the cache \`${cache}\` is neither predefined nor defined under \`definitions.caches\`; Finale ignores it`,
-        );
-      }
-    }
-    if (step.child && !customPipelines.has(step.child.custom)) {
+    step.services.forEach((service, index) => {
+      if (context.definedServices.has(service) || predefinedServices.includes(service)) return;
+      sink.error(
+        itemAt(step, 'services', index),
+        'undefined-service',
+        `the service \`${service}\` is not defined under \`definitions.services\``,
+      );
+    });
+    step.caches.forEach((cache, index) => {
+      if (context.definedCaches.has(cache) || predefinedCaches.includes(cache)) return;
+      sink.warning(
+        itemAt(step, 'caches', index),
+        'undefined-cache',
+        `the cache \`${cache}\` is neither predefined nor defined under \`definitions.caches\`; Finale ignores it`,
+      );
+    });
+    if (step.child && !context.customPipelines.has(step.child.custom)) {
       sink.error(
         keyAt(step, 'custom'),
         'child-pipeline-unknown',
