@@ -69,7 +69,7 @@ describe('the model', () => {
       ['postgres', 'postgres:16', 2048, { POSTGRES_PASSWORD: 'secret' }],
       ['mysql', 'mysql', undefined, { MYSQL_ROOT_PASSWORD: 'root' }],
     ]);
-    expect((file.pipelines[0]?.items[0] as Step).image).toEqual({
+    expect((file.pipelines[0]?.items[0] as Step | undefined)?.image).toEqual({
       name: 'node:20',
       at: { line: 33, column: 16 },
     });
