@@ -1,0 +1,234 @@
+// The one HTTP API of Finale (Hono). API Gateway's Lambda and the local server serve this same app;
+// each adapter only says who the caller is and how runs start and logs are read.
+
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import type { Caller, StopMode } from '../core/contract';
+import { UsageError } from '../core/errors';
+import { NotFoundError } from '../core/failures';
+import type { Core } from '../core/index';
+import { settingsView } from '../core/settings';
+import type { StartedRun } from '../core/start';
+import type { RunRecord } from '../store/records';
+import { errorResponse } from './errors';
+
+export interface StartRunRequest {
+  readonly repository: string;
+  /** A pipeline key (`default`, `branches:main`, `custom:deploy`); absent: what a push of `branch` runs. */
+  readonly pipeline?: string;
+  /** The pipeline file, relative to the repository root. */
+  readonly file: string;
+  readonly branch?: string;
+  readonly variables: Readonly<Record<string, string>>;
+  readonly caller: Caller;
+}
+
+export interface RunStarter {
+  start(request: StartRunRequest): Promise<StartedRun>;
+}
+
+export interface LogChunk {
+  readonly text: string;
+  /** Offset to ask for next. */
+  readonly next: number;
+  /** The step has ended and everything has been read. */
+  readonly complete: boolean;
+}
+
+export interface LogReader {
+  read(run: RunRecord, step: number, offset: number): Promise<LogChunk>;
+}
+
+export interface ApiDeps {
+  readonly core: Core;
+  /** Who is calling; throws UnauthorizedError. */
+  readonly authenticate: (c: Context) => Caller | Promise<Caller>;
+  /** The repository a request without `?repository=` is about (the local server's own). */
+  readonly defaultRepository?: string;
+  readonly runs: RunStarter;
+  readonly logs: LogReader;
+}
+
+type Env = { Variables: { caller: Caller } };
+
+const StartBody = z
+  .object({
+    pipeline: z.string().min(1).optional(),
+    file: z.string().min(1).default('bitbucket-pipelines.yml'),
+    branch: z.string().min(1).optional(),
+    variables: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+const StopBody = z
+  .object({
+    mode: z.enum(['graceful', 'drain', 'immediate']).default('graceful'),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+const ApproveBody = z
+  .object({
+    decision: z.enum(['approve', 'refuse']).default('approve'),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+const SettingBody = z.object({ key: z.string().min(1), value: z.unknown() }).strict();
+
+async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  const text = await c.req.text();
+  let json: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new UsageError('the request body is not JSON');
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export function createApi(deps: ApiDeps): Hono<Env> {
+  const { core } = deps;
+  const { store } = core.deps;
+  const app = new Hono<Env>();
+
+  const repositoryOf = (c: Context): string => {
+    const repository = c.req.query('repository') ?? deps.defaultRepository;
+    if (!repository) throw new UsageError('say which repository: ?repository=WORKSPACE/SLUG');
+    return repository;
+  };
+
+  /** RUN is a run id, or a build number of the repository. */
+  const findRun = async (c: Context): Promise<RunRecord> => {
+    const ref = c.req.param('run') ?? '';
+    const run = /^\d+$/.test(ref)
+      ? await store.runs.getByBuildNumber(repositoryOf(c), Number(ref))
+      : await store.runs.get(ref);
+    if (!run) throw new NotFoundError(`no run ${ref}`);
+    return run;
+  };
+
+  app.onError((error, c) => errorResponse(c, error));
+  app.notFound((c) =>
+    c.json(
+      { error: { name: 'NotFound', message: `no route ${c.req.method} ${c.req.path}`, exitCode: 2 } },
+      404,
+    ),
+  );
+
+  app.use('*', async (c, next) => {
+    c.set('caller', await deps.authenticate(c));
+    await next();
+  });
+
+  app.get('/health', (c) => c.json({ ok: true, user: c.get('caller').user }));
+
+  app.post('/runs', async (c) => {
+    const request = await body(c, StartBody);
+    const started = await deps.runs.start({
+      repository: repositoryOf(c),
+      file: request.file,
+      variables: request.variables,
+      caller: c.get('caller'),
+      ...(request.pipeline ? { pipeline: request.pipeline } : {}),
+      ...(request.branch ? { branch: request.branch } : {}),
+    });
+    return c.json(
+      {
+        run: started.run,
+        reason: started.reason,
+        warnings: started.warnings,
+        steps: started.plan.steps.map(({ index, name, kind, stateName, group, deployment, trigger }) => ({
+          index,
+          name,
+          kind,
+          stateName,
+          trigger,
+          ...(group ? { group: group.name } : {}),
+          ...(deployment ? { deployment } : {}),
+        })),
+        stats: started.plan.stats,
+      },
+      201,
+    );
+  });
+
+  app.get('/runs', async (c) => {
+    const limit = Number(c.req.query('limit') ?? 25);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new UsageError('limit: 1 to 200');
+    const cursor = c.req.query('cursor');
+    const page = await store.runs.list(repositoryOf(c), { limit, ...(cursor ? { cursor } : {}) });
+    return c.json(page);
+  });
+
+  app.get('/runs/:run', async (c) => c.json({ run: await findRun(c) }));
+
+  app.get('/runs/:run/steps/:step/log', async (c) => {
+    const run = await findRun(c);
+    const step = Number(c.req.param('step'));
+    if (!run.steps[String(step)])
+      throw new NotFoundError(`run ${run.buildNumber} has no step ${c.req.param('step')}`);
+    const offset = Number(c.req.query('offset') ?? 0);
+    if (!Number.isInteger(offset) || offset < 0) throw new UsageError('offset: a byte offset');
+    return c.json(await deps.logs.read(run, step, offset));
+  });
+
+  app.post('/runs/:run/stop', async (c) => {
+    const request = await body(c, StopBody);
+    const run = await findRun(c);
+    const result = await core.stop({
+      runId: run.runId,
+      caller: c.get('caller'),
+      mode: request.mode as StopMode,
+      ...(request.reason ? { reason: request.reason } : {}),
+    });
+    return c.json(result, 202);
+  });
+
+  app.post('/runs/:run/approve', async (c) => {
+    const request = await body(c, ApproveBody);
+    const run = await findRun(c);
+    const decide = request.decision === 'approve' ? core.approve : core.refuse;
+    return c.json(
+      await decide({
+        runId: run.runId,
+        caller: c.get('caller'),
+        ...(request.reason ? { reason: request.reason } : {}),
+      }),
+    );
+  });
+
+  app.get('/locks', async (c) => c.json({ locks: await core.listLocks(repositoryOf(c)) }));
+
+  app.delete('/locks/:key', async (c) =>
+    c.json(
+      await core.forceUnlock({
+        repository: repositoryOf(c),
+        key: c.req.param('key'),
+        caller: c.get('caller'),
+        ...(c.req.query('reason') ? { reason: c.req.query('reason') } : {}),
+      }),
+    ),
+  );
+
+  app.get('/settings', async (c) =>
+    c.json({ settings: settingsView(await core.getSettings(repositoryOf(c))) }),
+  );
+
+  app.put('/settings', async (c) => {
+    const request = await body(c, SettingBody);
+    await core.setSetting({
+      repository: repositoryOf(c),
+      caller: c.get('caller'),
+      key: request.key,
+      value: request.value,
+    });
+    return c.json({ settings: settingsView(await core.getSettings(repositoryOf(c))) });
+  });
+
+  return app;
+}

@@ -1,0 +1,163 @@
+// The embedded engine: aws-local-stepfunctions executes the compiled definition unchanged, and every
+// Task state is served by a local handler for its resource — the control Lambda's dispatch, the token
+// registry for `.waitForTaskToken`, and the process runner for ECS. No orchestration lives here.
+
+import './polyfills';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { ControlRequest } from '../core/contract';
+import type { AslDefinition, AslState, ExecutionInput } from '../statemachine/compiler/plan';
+import { RESOURCES } from '../statemachine/compiler/plan';
+import type { TaskTokens } from './tokens';
+
+/** The parts of aws-local-stepfunctions' history events that Finale reads. */
+export interface HistoryEvent {
+  readonly type: string;
+  readonly timestamp: number;
+  readonly state?: { readonly name: string; readonly type: string };
+  readonly Error?: string;
+  readonly Cause?: unknown;
+}
+
+/** What the local ECS stand-in needs to run one step; the same facts an ECS task gets from its overrides. */
+export interface StepTaskRequest {
+  readonly runId: string;
+  readonly step: number;
+  readonly planHash: string;
+  /** The state's TimeoutSeconds: Step Functions stops the task when it passes. */
+  readonly timeoutSeconds: number;
+}
+
+export interface LocalTasks {
+  /** Runs the step to its end; resolves with an ECS-like task object, or throws States.TaskFailed. */
+  run(request: StepTaskRequest): Promise<unknown>;
+}
+
+export interface EngineDeps {
+  /** The control Lambda's core: the same function the Lambda handler calls. */
+  readonly control: (request: ControlRequest) => Promise<unknown>;
+  readonly tokens: TaskTokens;
+  readonly tasks: LocalTasks;
+  /** Every history event, as it happens (for `finale show`, logs and tests). */
+  readonly onEvent?: (event: HistoryEvent) => void;
+}
+
+export interface Execution {
+  readonly id: string;
+  /** Settles when the execution ends: the output, or the Fail state's error. */
+  readonly done: Promise<
+    { status: 'SUCCEEDED'; output: unknown } | { status: 'FAILED'; error: string; cause: string }
+  >;
+}
+
+type TaskHandler = (input: unknown) => Promise<unknown>;
+
+function* taskStates(states: Record<string, AslState>): Generator<[string, AslState]> {
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Task') yield [name, state];
+    for (const branch of (state.Branches as AslDefinition[] | undefined) ?? [])
+      yield* taskStates(branch.States);
+  }
+}
+
+function environmentOf(parameters: unknown): Record<string, string> {
+  const overrides = (
+    parameters as {
+      Overrides?: { ContainerOverrides?: { Environment?: { Name: string; Value: string }[] }[] };
+    }
+  ).Overrides;
+  const environment =
+    overrides?.ContainerOverrides?.flatMap((container) => container.Environment ?? []) ?? [];
+  return Object.fromEntries(environment.map(({ Name, Value }) => [Name, Value]));
+}
+
+/** Lambda's invoke integration: errors keep their name, which is what Catch and Retry match. */
+function asStateError(error: unknown): Error {
+  if (error instanceof Error) return error;
+  return new Error(String(error));
+}
+
+function handlerFor(state: AslState, deps: EngineDeps): TaskHandler {
+  const timeoutSeconds = Number(state.TimeoutSeconds);
+  switch (state.Resource) {
+    case RESOURCES.control:
+      return async (input) => {
+        const payload = (input as { Payload: ControlRequest }).Payload;
+        try {
+          return { Payload: (await deps.control(payload)) ?? null, StatusCode: 200 };
+        } catch (error) {
+          throw asStateError(error);
+        }
+      };
+    case RESOURCES.controlWait:
+      return async (input) => {
+        const payload = (input as { Payload: ControlRequest & { taskToken: string } }).Payload;
+        const result = deps.tokens.wait(payload.taskToken);
+        // Like Step Functions, the token dies with the state: a late SendTask* answers 'gone'.
+        const timer = setTimeout(() => deps.tokens.expire(payload.taskToken), timeoutSeconds * 1000);
+        try {
+          await deps.control(payload);
+          return await result;
+        } catch (error) {
+          deps.tokens.expire(payload.taskToken);
+          throw asStateError(error);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+    case RESOURCES.runTask:
+      return async (input) => {
+        const environment = environmentOf(input);
+        return deps.tasks.run({
+          runId: environment.FINALE_RUN_ID ?? '',
+          step: Number(environment.FINALE_STEP_INDEX),
+          planHash: environment.FINALE_PLAN_HASH ?? '',
+          timeoutSeconds,
+        });
+      };
+    default:
+      throw new Error(`the embedded engine has no handler for Task resource ${String(state.Resource)}`);
+  }
+}
+
+/** Starts an execution of `definition`; every Task state gets the local handler for its resource. */
+export function startExecution(
+  definition: AslDefinition,
+  input: ExecutionInput,
+  deps: EngineDeps,
+): Execution {
+  const handlers: Record<string, TaskHandler> = {};
+  for (const [name, state] of taskStates(definition.States)) handlers[name] = handlerFor(state, deps);
+
+  const id = `local:${input.runId}${input.recover ? ':recover' : ''}`;
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  const context = {
+    Execution: { Id: id, Name: input.runId },
+    // Read afresh at every `$$.Task.Token`: each waiting state gets its own token.
+    Task: {
+      get Token() {
+        return deps.tokens.issue();
+      },
+    },
+  };
+  const execution = machine.run(input as never, {
+    overrides: { taskResourceLocalHandlers: handlers as never },
+    context: context as never,
+  });
+
+  if (deps.onEvent) {
+    const onEvent = deps.onEvent;
+    void (async () => {
+      for await (const event of execution.eventLogs) onEvent(event as HistoryEvent);
+    })();
+  }
+
+  const done = execution.result.then(
+    (output) => ({ status: 'SUCCEEDED' as const, output }),
+    (error: Error & { cause?: Error }) => {
+      // ExecutionError wraps the state's error; its name is the Fail state's Error.
+      const inner = error.cause instanceof Error ? error.cause : error;
+      return { status: 'FAILED' as const, error: inner.name, cause: inner.message };
+    },
+  );
+  return { id, done };
+}

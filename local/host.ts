@@ -1,0 +1,232 @@
+// The embedded engine, assembled: the persisted dynalite store, the core, the token registry, the
+// process runner and aws-local-stepfunctions executions — owned by one process (`finale serve`).
+// It keeps a lease on the runs it executes and adopts the runs of an engine that went away.
+
+import { randomUUID } from 'node:crypto';
+import { appendFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, join, relative, resolve } from 'node:path';
+import type { LogReader, RunStarter, StartRunRequest } from '../api/app';
+import { UsageError } from '../core/errors';
+import type { Core } from '../core/index';
+import { createCore, createPlanSource } from '../core/index';
+import { type Executor, startPipeline } from '../core/start';
+import { braceUuid, type RepositoryIdentity } from '../core/variables';
+import type { ExecutionInput, Plan } from '../statemachine/compiler/plan';
+import { pickPipeline } from '../statemachine/language/pick';
+import { createDocumentClient } from '../store/client';
+import type { RunRecord } from '../store/records';
+import { createStore, systemClock } from '../store/store';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startDynalite } from './dynalite';
+import { type Execution, startExecution } from './engine';
+import { killLeftovers } from './leftovers';
+import { ensureHome, type FinalePaths } from './paths';
+import { LocalTaskRunner } from './task-runner';
+import { TaskTokens } from './tokens';
+import { snapshotWorkingTree } from './workspace';
+
+export interface LocalHostOptions {
+  readonly paths: FinalePaths;
+  /** Seconds a run's lease lasts without renewal; another engine adopts the run after that. */
+  readonly leaseSeconds?: number;
+  readonly environment?: NodeJS.ProcessEnv;
+}
+
+export interface LocalHost {
+  readonly instance: string;
+  readonly repository: string;
+  readonly core: Core;
+  readonly runs: RunStarter;
+  readonly logs: LogReader;
+  readonly dynamo: LocalDynamo;
+  /** Settles when the run's current execution ends (for tests and `finale run`). */
+  settled(runId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function repositoryIdentity(root: string): RepositoryIdentity & { readonly key: string } {
+  const slug = basename(root) || 'repository';
+  return { workspace: 'local', slug, uuid: braceUuid('repository', root), key: `local/${slug}` };
+}
+
+function executionInput(run: RunRecord, plan: Plan, recover = false): ExecutionInput {
+  return {
+    runId: run.runId,
+    planHash: plan.hash,
+    ...(recover ? { recover: true } : {}),
+    env: {
+      control: 'local',
+      cluster: 'local',
+      subnets: [],
+      securityGroups: [],
+      assignPublicIp: 'DISABLED',
+      taskDefinitions: Object.fromEntries(plan.steps.map((step) => [`s${step.index}`, 'local'])),
+    },
+  };
+}
+
+export async function openLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const { paths } = options;
+  const leaseSeconds = options.leaseSeconds ?? 5;
+  ensureHome(paths);
+  const identity = repositoryIdentity(paths.root);
+  const instance = randomUUID();
+  const dynamo = await startDynalite({ path: paths.db });
+  const store = createStore({
+    client: createDocumentClient({
+      endpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+    tables: dynamo.tables,
+    clock: systemClock,
+  });
+  const tokens = new TaskTokens();
+  const tasks = new LocalTaskRunner({
+    paths,
+    repository: identity,
+    ...(options.environment ? { environment: options.environment } : {}),
+  });
+  const core = createCore({
+    store,
+    orchestrator: tokens,
+    tasks,
+    clock: systemClock,
+    plans: createPlanSource(store),
+  });
+  tasks.attach(core);
+
+  const executions = new Map<string, Execution>();
+  const engine = () => ({ instance, leaseUntil: Date.now() + leaseSeconds * 1000 });
+
+  const execute = (run: RunRecord, plan: Plan, recover = false) => {
+    const history = paths.run(run.runId).history;
+    const execution = startExecution(plan.definition, executionInput(run, plan, recover), {
+      control: (request) => core.control(request),
+      tokens,
+      tasks,
+      onEvent: (event) => {
+        void appendFile(history, `${JSON.stringify(event)}\n`).catch(() => undefined);
+      },
+    });
+    executions.set(run.runId, execution);
+    void execution.done.finally(() => {
+      if (executions.get(run.runId) === execution) executions.delete(run.runId);
+    });
+  };
+  const executor: Executor = {
+    async start(run, plan) {
+      execute(run, plan);
+    },
+  };
+
+  const runs: RunStarter = {
+    async start(request: StartRunRequest) {
+      const file = resolve(paths.root, request.file);
+      if (relative(paths.root, file).startsWith('..')) {
+        throw new UsageError(`${request.file} is outside the repository ${paths.root}`);
+      }
+      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new UsageError(
+          `cannot read ${request.file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`,
+        );
+      });
+      // The working tree as it stands is the run's commit; it is checked out once per run.
+      const pending = join(paths.home, 'tmp', randomUUID());
+      await mkdir(join(paths.home, 'tmp'), { recursive: true });
+      const snapshot = await snapshotWorkingTree(paths.root, pending);
+      const branch = request.branch ?? snapshot.branch;
+      const custom = request.pipeline?.startsWith('custom:');
+      try {
+        return await startPipeline(
+          {
+            repository: identity.key,
+            source: { text, path: request.file },
+            trigger: {
+              kind: custom ? 'custom' : 'branch',
+              ref: custom ? request.pipeline!.slice('custom:'.length) : (branch ?? 'HEAD'),
+              commit: snapshot.commit,
+              ...(branch ? { branch } : {}),
+            },
+            choose: (parsed) =>
+              pickPipeline(parsed, {
+                ...(request.pipeline ? { key: request.pipeline } : {}),
+                ...(branch ? { branch } : {}),
+                variables: request.variables,
+              }),
+            caller: request.caller,
+            engine: engine(),
+          },
+          {
+            store,
+            clock: systemClock,
+            executor: {
+              async start(run, plan) {
+                const runPaths = paths.run(run.runId);
+                await mkdir(runPaths.dir, { recursive: true });
+                await rename(pending, runPaths.source);
+                await executor.start(run, plan);
+              },
+            },
+          },
+        );
+      } finally {
+        await rm(pending, { recursive: true, force: true });
+      }
+    },
+  };
+
+  const logs: LogReader = {
+    async read(run, step, offset) {
+      const file = paths.run(run.runId).log(step);
+      const buffer = await readFile(file).catch(() => Buffer.alloc(0));
+      const text = buffer.subarray(Math.min(offset, buffer.length)).toString('utf8');
+      const status = run.steps[String(step)]?.status;
+      const ended = status !== undefined && !['PENDING', 'WAITING', 'RUNNING'].includes(status);
+      return { text, next: buffer.length, complete: ended && offset >= buffer.length };
+    },
+  };
+
+  // Adopting orphans: kill what is left of their steps, then run their final step and release
+  // their locks through a recovery execution of the same definition.
+  const adopt = async () => {
+    for (const orphan of await core.findOrphans()) {
+      if (executions.has(orphan.runId)) continue;
+      const claimed = await core.claimOrphan(orphan.runId, { instance, leaseSeconds });
+      if (!claimed) continue;
+      await killLeftovers(orphan, paths);
+      const plan = await core.deps.plans.get(claimed.planHash);
+      execute(claimed, plan, true);
+    }
+  };
+  const renew = async () => {
+    await core.renewEngineLeases({ instance, leaseSeconds });
+  };
+  let sweeping = Promise.resolve();
+  const sweep = () => {
+    sweeping = sweeping
+      .then(renew)
+      .then(adopt)
+      .catch((error) => console.error('finale: lease sweep failed:', error));
+    return sweeping;
+  };
+  await sweep();
+  const timer = setInterval(sweep, Math.max(250, (leaseSeconds * 1000) / 3));
+  timer.unref();
+
+  return {
+    instance,
+    repository: identity.key,
+    core,
+    runs,
+    logs,
+    dynamo,
+    async settled(runId) {
+      await executions.get(runId)?.done;
+    },
+    async close() {
+      clearInterval(timer);
+      await sweeping;
+      await dynamo.close();
+    },
+  };
+}
