@@ -83,11 +83,7 @@ export function readConfig<K extends keyof LambdaConfig>(
     } else if (key === 'assignPublicIp') {
       config.assignPublicIp = env[LAMBDA_ENV.assignPublicIp] === 'ENABLED' ? 'ENABLED' : 'DISABLED';
     } else {
-      config[key] = need(
-        LAMBDA_ENV[
-          key as Exclude<keyof LambdaConfig, 'tables' | 'subnets' | 'securityGroups' | 'assignPublicIp'>
-        ],
-      );
+      config[key] = need(LAMBDA_ENV[key] as string);
     }
   }
   return config as Pick<LambdaConfig, K>;
