@@ -79,7 +79,7 @@ export function readConfig<K extends keyof LambdaConfig>(
         Object.entries(LAMBDA_ENV.tables).map(([table, name]) => [table, need(name)]),
       ) as unknown as TableNames;
     } else if (key === 'subnets' || key === 'securityGroups') {
-      config[key] = list(LAMBDA_ENV[key]);
+      config[key] = list(LAMBDA_ENV[key as 'subnets' | 'securityGroups']);
     } else if (key === 'assignPublicIp') {
       config.assignPublicIp = env[LAMBDA_ENV.assignPublicIp] === 'ENABLED' ? 'ENABLED' : 'DISABLED';
     } else {
