@@ -48,6 +48,8 @@ export const SUPERVISOR_ENV = {
   afterScriptTimeout: 'FINALE_AFTER_SCRIPT_TIMEOUT',
   /** Optional file whose appearance means "stop gracefully" (the >120 s grace path on Fargate). */
   cancelFile: 'FINALE_CANCEL_FILE',
+  /** The shell that runs the script and after-script files (default: bash if the image has it, else sh). */
+  shell: 'FINALE_SHELL',
 } as const;
 
 /** Files the supervisor writes under FINALE_DIR. */
@@ -58,6 +60,8 @@ export const SUPERVISOR_FILES = {
   outputVariables: 'output-variables',
   /** The script's process group id, written as soon as it starts. */
   scriptPgid: 'script.pgid',
+  /** The after-script's process group id, written as soon as it starts. */
+  afterScriptPgid: 'after-script.pgid',
 } as const;
 
 export interface SupervisorStatus {

@@ -1,0 +1,185 @@
+// Starts supervisor.sh as a local process: the one way Node code (the embedded engine's process
+// runner, the tests, the benchmark) runs a step's script. The supervisor does all the signal work;
+// this only writes the rendered files, sets the contract's environment and reads the results.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import {
+  outcomeOfExitCode,
+  parseSupervisorStatus,
+  type StepOutcome,
+  type StopSignal,
+  SUPERVISOR_ENV,
+  SUPERVISOR_EXIT,
+  SUPERVISOR_FILES,
+  type SupervisorStatus,
+} from './contract';
+import { renderStep } from './render';
+
+/** supervisor.sh, found both from source (supervisor/) and from the bundle (dist/). */
+export const SUPERVISOR_PATH = fileURLToPath(new URL('../supervisor/supervisor.sh', import.meta.url));
+
+/** The rendered files startSupervisor writes into FINALE_DIR. */
+export const SCRIPT_FILES = { script: 'script.sh', afterScript: 'after-script.sh' } as const;
+
+export interface SupervisorOptions {
+  /** FINALE_DIR: created when missing; the rendered script files go here too. */
+  readonly dir: string;
+  /** The step's script items, as written. */
+  readonly script: readonly string[];
+  readonly afterScript?: readonly string[];
+  /**
+   * The step's environment, Bitbucket's variables included (BITBUCKET_CLONE_DIR is where the script
+   * runs). The supervisor's own settings are added. Default: this process's environment.
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The supervisor's working directory when BITBUCKET_CLONE_DIR is not set. */
+  readonly cwd?: string;
+  /** Default: SIGTERM, 30 s grace. */
+  readonly stop?: { readonly signal?: StopSignal; readonly graceSeconds?: number };
+  /** Seconds; 0 or absent: no limit. */
+  readonly maxTime?: number;
+  /** Seconds the after-script may run (the supervisor's default: 600). */
+  readonly afterScriptTimeout?: number;
+  /** A file whose appearance means "stop gracefully". */
+  readonly cancelFile?: string;
+  /** The shell that runs the script (FINALE_SHELL); the supervisor's default: bash if present, else sh. */
+  readonly shell?: string;
+  /** The command that runs supervisor.sh, e.g. ['busybox', 'sh']. Default: ['/bin/sh']. */
+  readonly interpreter?: readonly string[];
+  /** stdout and stderr: piped (read them from the result), a file descriptor, inherited or ignored. */
+  readonly output?: 'pipe' | 'inherit' | 'ignore' | number;
+}
+
+export interface SupervisorExit {
+  /** The supervisor's exit status (SUPERVISOR_EXIT, or the failed script's code); null if killed. */
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** The status file, or null when the supervisor could not write it (it was killed). */
+  readonly status: SupervisorStatus | null;
+  readonly outcome: StepOutcome;
+  /** NAME=value pairs the script wrote to BITBUCKET_PIPELINES_VARIABLES_PATH. */
+  readonly outputVariables: Readonly<Record<string, string>>;
+}
+
+export interface SupervisorProcess {
+  readonly pid: number;
+  /** The supervisor's own process group (it leads it); the script runs in another one. */
+  readonly pgid: number;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly exited: Promise<SupervisorExit>;
+  /** Asks for a graceful (SIGTERM) or immediate (SIGUSR1) stop; false once the supervisor is gone. */
+  stop(mode: 'graceful' | 'immediate'): boolean;
+  /** The script's process group id, once the supervisor has started it. */
+  scriptPgid(): Promise<number | null>;
+}
+
+/** NAME=value lines, as Bitbucket's output-variables file holds them. */
+export function parseOutputVariables(text: string): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) variables[line.slice(0, eq).trim()] = line.slice(eq + 1).replace(/\r$/, '');
+  }
+  return variables;
+}
+
+/** The FINALE_* settings for a set of options. */
+export function supervisorEnvironment(
+  options: Omit<SupervisorOptions, 'script' | 'afterScript'> & { readonly hasAfterScript: boolean },
+): Record<string, string> {
+  const env: Record<string, string> = {
+    [SUPERVISOR_ENV.dir]: options.dir,
+    [SUPERVISOR_ENV.script]: join(options.dir, SCRIPT_FILES.script),
+  };
+  if (options.hasAfterScript) env[SUPERVISOR_ENV.afterScript] = join(options.dir, SCRIPT_FILES.afterScript);
+  if (options.stop?.signal) env[SUPERVISOR_ENV.stopSignal] = options.stop.signal;
+  if (options.stop?.graceSeconds !== undefined)
+    env[SUPERVISOR_ENV.stopGrace] = String(options.stop.graceSeconds);
+  if (options.maxTime !== undefined) env[SUPERVISOR_ENV.maxTime] = String(options.maxTime);
+  if (options.afterScriptTimeout !== undefined) {
+    env[SUPERVISOR_ENV.afterScriptTimeout] = String(options.afterScriptTimeout);
+  }
+  if (options.cancelFile) env[SUPERVISOR_ENV.cancelFile] = options.cancelFile;
+  if (options.shell) env[SUPERVISOR_ENV.shell] = options.shell;
+  return env;
+}
+
+function inheritedEnvironment(): NodeJS.ProcessEnv {
+  // Settings of an outer supervisor (or a test's) must not leak into this one.
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FINALE_')));
+}
+
+async function readText(path: string): Promise<string | null> {
+  return readFile(path, 'utf8').catch(() => null);
+}
+
+async function collectExit(
+  child: ChildProcess,
+  dir: string,
+  ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+): Promise<SupervisorExit> {
+  const { code, signal } = await ended;
+  const status = parseSupervisorStatus(await readText(join(dir, SUPERVISOR_FILES.status)));
+  const outputVariables = parseOutputVariables(
+    (await readText(join(dir, SUPERVISOR_FILES.outputVariables))) ?? '',
+  );
+  const outcome = status?.outcome ?? outcomeOfExitCode(code);
+  child.removeAllListeners();
+  return { code, signal, status, outcome, outputVariables };
+}
+
+/** Renders the step's files into `dir` and starts the supervisor there. */
+export async function startSupervisor(options: SupervisorOptions): Promise<SupervisorProcess> {
+  const { dir } = options;
+  await mkdir(dir, { recursive: true });
+  const rendered = renderStep({ script: options.script, afterScript: options.afterScript ?? [] });
+  await writeFile(join(dir, SCRIPT_FILES.script), rendered.script);
+  if (rendered.afterScript !== null)
+    await writeFile(join(dir, SCRIPT_FILES.afterScript), rendered.afterScript);
+
+  const env = {
+    ...(options.env ?? inheritedEnvironment()),
+    ...supervisorEnvironment({ ...options, hasAfterScript: rendered.afterScript !== null }),
+  };
+  const [command, ...args] = options.interpreter ?? ['/bin/sh'];
+  const output = options.output ?? 'pipe';
+  // Detached: the supervisor leads its own process group and session, so a terminal's Ctrl+C
+  // reaches it only through stop(), and no controlling tty tempts bash's job control.
+  const child = spawn(command ?? '/bin/sh', [...args, SUPERVISOR_PATH], {
+    cwd: options.cwd ?? dir,
+    env,
+    detached: true,
+    stdio: ['ignore', output, output],
+  });
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', () => resolve({ code: SUPERVISOR_EXIT.error, signal: null }));
+  });
+  const pid = child.pid;
+  if (pid === undefined) {
+    const exit = await collectExit(child, dir, ended);
+    throw new Error(`could not start ${command}: supervisor exited with ${exit.code}`);
+  }
+  const exited = collectExit(child, dir, ended);
+  return {
+    pid,
+    pgid: pid,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exited,
+    stop(mode) {
+      if (child.exitCode !== null || child.signalCode !== null) return false;
+      return child.kill(mode === 'immediate' ? 'SIGUSR1' : 'SIGTERM');
+    },
+    async scriptPgid() {
+      const text = await readText(join(dir, SUPERVISOR_FILES.scriptPgid));
+      const pgid = Number(text?.trim());
+      return Number.isInteger(pgid) && pgid > 1 ? pgid : null;
+    },
+  };
+}
