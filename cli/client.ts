@@ -1,0 +1,123 @@
+// The CLI's view of the API: one method per route, errors turned back into FinaleErrors with the
+// exit code the server chose, so `finale stop` exits 3 or 4 the same against either engine.
+
+import type { LogChunk } from '../api/app';
+import type { ErrorBody } from '../api/errors';
+import type { StopMode } from '../core/contract';
+import { FinaleError } from '../core/errors';
+import type { LockView } from '../core/locks';
+import type { StopResult } from '../core/stop';
+import type { PlanStats } from '../statemachine/compiler/plan';
+import type { Diagnostic } from '../statemachine/language/index';
+import type { RunRecord } from '../store/records';
+import { printDiagnostics } from './commands/diagnostics';
+import type { Transport } from './transport';
+
+export interface StartedRunView {
+  readonly run: RunRecord;
+  readonly reason: string;
+  readonly warnings: readonly Diagnostic[];
+  readonly steps: readonly {
+    readonly index: number;
+    readonly name: string;
+    readonly kind: 'step' | 'final';
+    readonly stateName: string;
+    readonly trigger: 'automatic' | 'manual';
+    readonly group?: string;
+    readonly deployment?: string;
+  }[];
+  readonly stats: PlanStats;
+}
+
+export class ApiClient {
+  constructor(readonly transport: Transport) {}
+
+  private withRepository(path: string): string {
+    const repository = this.transport.repository;
+    if (!repository) return path;
+    return `${path}${path.includes('?') ? '&' : '?'}repository=${encodeURIComponent(repository)}`;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.transport.request(method, this.withRepository(path), body);
+    } catch (error) {
+      throw new FinaleError(`cannot reach ${this.transport.description}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new FinaleError(
+        `${this.transport.description} answered ${response.status} with something that is not JSON`,
+      );
+    }
+    if (response.ok) return json as T;
+    const error = (json as Partial<ErrorBody>).error;
+    if (error?.diagnostics) printDiagnostics(error.diagnostics as Diagnostic[]);
+    throw new FinaleError(error?.message ?? `${this.transport.description} answered ${response.status}`, {
+      name: error?.name ?? 'ApiError',
+      exitCode: error?.exitCode ?? 1,
+    });
+  }
+
+  startRun(request: { file: string; pipeline?: string; branch?: string; variables: Record<string, string> }) {
+    return this.call<StartedRunView>('POST', '/runs', request);
+  }
+
+  run(ref: string) {
+    return this.call<{ run: RunRecord }>('GET', `/runs/${encodeURIComponent(ref)}`).then((r) => r.run);
+  }
+
+  runs(limit = 25, cursor?: string) {
+    const query = `?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    return this.call<{ items: RunRecord[]; cursor?: string }>('GET', `/runs${query}`);
+  }
+
+  log(ref: string, step: number, offset: number) {
+    return this.call<LogChunk>('GET', `/runs/${encodeURIComponent(ref)}/steps/${step}/log?offset=${offset}`);
+  }
+
+  stop(ref: string, mode: StopMode, reason?: string) {
+    return this.call<StopResult>('POST', `/runs/${encodeURIComponent(ref)}/stop`, {
+      mode,
+      ...(reason ? { reason } : {}),
+    });
+  }
+
+  approve(ref: string, decision: 'approve' | 'refuse', reason?: string) {
+    return this.call<{ run: RunRecord; step: number }>('POST', `/runs/${encodeURIComponent(ref)}/approve`, {
+      decision,
+      ...(reason ? { reason } : {}),
+    });
+  }
+
+  locks() {
+    return this.call<{ locks: LockView[] }>('GET', '/locks').then((r) => r.locks);
+  }
+
+  unlock(key: string, reason?: string) {
+    const query = reason ? `?reason=${encodeURIComponent(reason)}` : '';
+    return this.call<unknown>('DELETE', `/locks/${encodeURIComponent(key)}${query}`);
+  }
+
+  settings() {
+    return this.call<{ settings: Record<string, string> }>('GET', '/settings').then((r) => r.settings);
+  }
+
+  setSetting(key: string, value: string) {
+    return this.call<{ settings: Record<string, string> }>('PUT', '/settings', { key, value }).then(
+      (r) => r.settings,
+    );
+  }
+}
+
+/** The client for the local server (started in the background when none is running). */
+export async function connect(): Promise<ApiClient> {
+  const { localTransport } = await import('./local');
+  return new ApiClient(await localTransport());
+}

@@ -1,0 +1,227 @@
+import { relative, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { createLogUpdate } from 'log-update';
+import { RUN_REASONS } from '../../core/contract';
+import { UsageError } from '../../core/errors';
+import type { RunRecord, StepRecord } from '../../store/records';
+import { ApiClient } from '../client';
+import { followRun } from '../follow';
+import {
+  colourStatus,
+  duration,
+  exitCodeOf,
+  orderedSteps,
+  runDuration,
+  runSummary,
+  stepDuration,
+  stepLabel,
+  stepSymbol,
+} from '../format';
+import { localTransport } from '../local';
+import { err, out } from '../output';
+import { plural } from './diagnostics';
+
+interface RunOptions {
+  file: string;
+  var: string[];
+  json?: boolean;
+}
+
+export function parseVariables(pairs: readonly string[]): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--var takes NAME=VALUE, not ${JSON.stringify(pair)}`);
+    variables[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return variables;
+}
+
+/** How progress is shown: a live step list on a TTY, plain lines otherwise, nothing with --json. */
+interface Renderer {
+  step(step: StepRecord, previous: StepRecord | undefined): void;
+  line(step: StepRecord, line: string): void;
+  tick(run: RunRecord): void;
+  note(text: string): void;
+  done(run: RunRecord): void;
+}
+
+function stepEvent(step: StepRecord): string | undefined {
+  const label = out.bold(stepLabel(step));
+  const took = duration(stepDuration(step));
+  switch (step.status) {
+    case 'RUNNING':
+      return `${stepSymbol(step.status)} ${label} started`;
+    case 'WAITING':
+      return `${stepSymbol(step.status)} ${label} is waiting (for an approval or a lock)`;
+    case 'SUCCESSFUL':
+      return `${stepSymbol(step.status)} ${label} succeeded (${took})`;
+    case 'FAILED':
+      return `${stepSymbol(step.status)} ${label} failed with exit code ${step.exitCode ?? '?'}${step.ignored ? ' (ignored: on-fail)' : ''} (${took})`;
+    case 'STOPPED':
+      return `${stepSymbol(step.status)} ${label} was stopped (${took})`;
+    case 'TIMED_OUT':
+      return `${stepSymbol(step.status)} ${label} exceeded its max-time (${took})`;
+    case 'ERROR':
+      return `${stepSymbol(step.status)} ${label} could not complete`;
+    case 'NOT_RUN':
+      return `${stepSymbol(step.status)} ${label} did not run`;
+    default:
+      return undefined;
+  }
+}
+
+function finishedLine(run: RunRecord): string {
+  const reason = run.reason ? `: ${RUN_REASONS[run.reason]}` : '';
+  return `Run #${run.buildNumber} ${colourStatus(run.status)}${reason} (${duration(runDuration(run))})`;
+}
+
+function plainRenderer(): Renderer {
+  const write = (text: string) => process.stdout.write(`${text}\n`);
+  return {
+    step(step) {
+      const event = stepEvent(step);
+      if (event) write(event);
+    },
+    line(step, line) {
+      write(`${out.dim(`${stepLabel(step)} |`)} ${line}`);
+    },
+    tick() {},
+    note: (text) => process.stderr.write(`${text}\n`),
+    done: (run) => write(finishedLine(run)),
+  };
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+function liveRenderer(): Renderer {
+  const live = createLogUpdate(process.stdout);
+  let frame = 0;
+  let last: RunRecord | undefined;
+  const above = (text: string) => {
+    live.clear();
+    process.stdout.write(`${text}\n`);
+    if (last) draw(last);
+  };
+  const draw = (run: RunRecord) => {
+    last = run;
+    const rows = orderedSteps(run).map((step) => {
+      const symbol =
+        step.status === 'RUNNING' ? out.cyan(SPINNER[frame % SPINNER.length]!) : stepSymbol(step.status);
+      const took = duration(stepDuration(step));
+      return `  ${symbol} ${stepLabel(step).padEnd(32)} ${colourStatus(step.status).padEnd(12)} ${out.dim(took)}`;
+    });
+    live(
+      [
+        `${out.bold(`Run #${run.buildNumber}`)} ${colourStatus(run.status)} ${out.dim(duration(runDuration(run)))}`,
+        ...rows,
+      ].join('\n'),
+    );
+  };
+  return {
+    step() {},
+    line(step, line) {
+      above(`${out.dim(`${stepLabel(step)} |`)} ${line}`);
+    },
+    tick(run) {
+      frame++;
+      draw(run);
+    },
+    note: (text) => above(text),
+    done(run) {
+      draw(run);
+      live.done();
+      process.stdout.write(`${finishedLine(run)}\n`);
+    },
+  };
+}
+
+function silentRenderer(): Renderer {
+  return { step() {}, line() {}, tick() {}, note: (text) => process.stderr.write(`${text}\n`), done() {} };
+}
+
+/** Ctrl+C is a stop request: graceful (per the settings) first, immediate on the second. */
+function stopOnInterrupt(client: ApiClient, runId: string, renderer: Renderer): () => void {
+  let presses = 0;
+  const onSignal = () => {
+    presses++;
+    const mode = presses === 1 ? 'graceful' : 'immediate';
+    if (presses > 2) return;
+    renderer.note(
+      err.yellow(
+        presses === 1
+          ? 'Stopping the run gracefully (Ctrl+C again to stop it immediately)…'
+          : 'Stopping the run immediately…',
+      ),
+    );
+    client.stop(runId, mode, presses === 1 ? 'Ctrl+C in finale run' : 'second Ctrl+C in finale run').then(
+      (result) => renderer.note(err.yellow(`Stop accepted: ${result.mode}; the final step will still run.`)),
+      (error: Error) => renderer.note(err.red(`Stop refused: ${error.message}`)),
+    );
+  };
+  process.on('SIGINT', onSignal);
+  return () => process.off('SIGINT', onSignal);
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('Run a pipeline on this machine with the embedded engine, and follow it')
+    .argument(
+      '[pipeline]',
+      'a pipeline key: default, branches:main, custom:deploy, …; default: what a push of the current branch runs',
+    )
+    .option('-f, --file <path>', 'the pipeline file', 'bitbucket-pipelines.yml')
+    .addOption(
+      new Option('--var <name=value>', 'a custom pipeline variable (repeatable)')
+        .argParser((value: string, previous: string[]) => [...previous, value])
+        .default([]),
+    )
+    .option('--json', 'print one JSON summary at the end instead of progress')
+    .addHelpText(
+      'after',
+      `
+The run builds the working tree as it stands, uncommitted changes included. Ctrl+C asks for a stop
+(graceful, per \`finale settings\`); a second Ctrl+C asks for an immediate stop. The final step runs either way.
+
+Exit codes: 0 successful, 1 failed, 2 invalid pipeline or usage, 130 stopped.`,
+    )
+    .action(async (pipeline: string | undefined, options: RunOptions) => {
+      const variables = parseVariables(options.var);
+      const transport = await localTransport();
+      const client = new ApiClient(transport);
+      const file = relative(transport.paths.root, resolve(options.file));
+      const started = await client.startRun({ file, variables, ...(pipeline ? { pipeline } : {}) });
+      const { run } = started;
+      const renderer = options.json
+        ? silentRenderer()
+        : process.stdout.isTTY
+          ? liveRenderer()
+          : plainRenderer();
+      if (!options.json) {
+        process.stdout.write(
+          `${out.bold(`Run #${run.buildNumber}`)} of ${run.pipeline} (${started.steps.length} ${started.steps.length === 1 ? 'step' : 'steps'}): ${started.reason}\n`,
+        );
+        if (started.warnings.length) {
+          process.stderr.write(
+            err.yellow(
+              `(${plural(started.warnings.length, 'warning')}: \`finale validate ${file}\` shows them)\n`,
+            ),
+          );
+        }
+      }
+      const detach = stopOnInterrupt(client, run.runId, renderer);
+      try {
+        const ended = await followRun(client, run.runId, {
+          onStep: (step, previous) => renderer.step(step, previous),
+          onLine: (step, line) => renderer.line(step, line),
+          onTick: (current) => renderer.tick(current),
+        });
+        renderer.done(ended);
+        if (options.json) process.stdout.write(`${JSON.stringify(runSummary(ended), null, 2)}\n`);
+        process.exitCode = exitCodeOf(ended.status);
+      } finally {
+        detach();
+      }
+    });
+}

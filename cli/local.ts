@@ -1,0 +1,154 @@
+// Reaching the local server: find it through .finale/server.json, or start it in the background
+// (one at a time, whoever asks first) and wait until it answers.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { FinaleError } from '../core/errors';
+import { ensureHome, type FinalePaths, finalePaths, repositoryRoot } from '../local/paths';
+import { installToken, type ServerInfo, TOKEN_HEADER, USER_HEADER } from '../local/server';
+import type { Transport } from './transport';
+
+/** Who is asking: FINALE_USER, else git's user.email, else the OS user. */
+export function localIdentity(cwd = process.cwd()): string {
+  if (process.env.FINALE_USER?.trim()) return process.env.FINALE_USER.trim();
+  try {
+    const email = execFileSync('git', ['config', 'user.email'], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    if (email) return email;
+  } catch {
+    // No git, or no user.email set.
+  }
+  return userInfo().username;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readServerInfo(paths: FinalePaths): Promise<ServerInfo | undefined> {
+  try {
+    const info = JSON.parse(await readFile(paths.serverFile, 'utf8')) as ServerInfo;
+    return alive(info.pid) ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function healthy(info: ServerInfo, token: string, user: string): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${info.port}/health`, {
+      headers: { [TOKEN_HEADER]: `Bearer ${token}`, [USER_HEADER]: user },
+      signal: AbortSignal.timeout(2000),
+    });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** bin/finale.js, found from the bundle (dist/) and from the source (cli/) alike. */
+function cliEntry(): string {
+  return fileURLToPath(new URL('../bin/finale.js', import.meta.url));
+}
+
+/** A start lock older than this was left by a CLI that died while starting the server. */
+const STALE_START_LOCK_MS = 20_000;
+
+async function takeStartLock(lock: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await (await open(lock, 'wx')).close();
+      return true;
+    } catch {
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age < STALE_START_LOCK_MS) return false;
+      await rm(lock, { force: true });
+    }
+  }
+  return false;
+}
+
+async function startInBackground(paths: FinalePaths): Promise<void> {
+  const log = openSync(paths.serverLog, 'a');
+  try {
+    const child = spawn(process.execPath, [cliEntry(), 'serve'], {
+      cwd: paths.root,
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, FINALE_SERVER_BACKGROUND: '1' },
+    });
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** The running server, started if there is none; waits up to `timeoutMs` for it to answer. */
+export async function ensureLocalServer(
+  paths: FinalePaths,
+  user: string,
+  timeoutMs = 15_000,
+): Promise<ServerInfo> {
+  const token = await installToken(paths);
+  const found = await readServerInfo(paths);
+  if (found && (await healthy(found, token, user))) return found;
+
+  // Whoever creates the start lock starts the server; everyone else waits for it to answer.
+  const lock = `${paths.home}/server.starting`;
+  const starter = await takeStartLock(lock);
+  try {
+    if (starter) await startInBackground(paths);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const info = await readServerInfo(paths);
+      if (info && (await healthy(info, token, user))) return info;
+      await sleep(25);
+    }
+  } finally {
+    if (starter) await rm(lock, { force: true });
+  }
+  const log = await readFile(paths.serverLog, 'utf8').catch(() => '');
+  throw new FinaleError(
+    `the local server did not start within ${timeoutMs / 1000}s${log ? `; its log (${paths.serverLog}) ends with:\n${log.split('\n').slice(-10).join('\n')}` : ''}`,
+  );
+}
+
+export async function localTransport(
+  cwd = process.cwd(),
+): Promise<Transport & { readonly paths: FinalePaths }> {
+  const paths = finalePaths(repositoryRoot(cwd));
+  ensureHome(paths);
+  const user = localIdentity(cwd);
+  const token = await installToken(paths);
+  const info = await ensureLocalServer(paths, user);
+  return {
+    paths,
+    description: `the local server on 127.0.0.1:${info.port}`,
+    request: (method, path, body) =>
+      fetch(`http://127.0.0.1:${info.port}${path}`, {
+        method,
+        headers: {
+          [TOKEN_HEADER]: `Bearer ${token}`,
+          [USER_HEADER]: user,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }),
+  };
+}

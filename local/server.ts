@@ -1,0 +1,89 @@
+// `finale serve`: the one local process that owns the store and the executions, serving the same
+// API as the AWS deployment on 127.0.0.1. Requests must carry the per-install token from
+// .finale/token (readable only by its owner) and the caller's identity.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Context } from 'hono';
+import { createApi } from '../api/app';
+import { UnauthorizedError } from '../api/errors';
+import { openLocalHost, type LocalHost } from './host';
+import { ensureHome, type FinalePaths } from './paths';
+
+export const TOKEN_HEADER = 'authorization';
+export const USER_HEADER = 'x-finale-user';
+
+export interface ServerInfo {
+  readonly pid: number;
+  readonly port: number;
+  readonly instance: string;
+  readonly startedAt: number;
+}
+
+/** The per-install secret, created on first use with mode 0600. */
+export async function installToken(paths: FinalePaths): Promise<string> {
+  ensureHome(paths);
+  const existing = await readFile(paths.tokenFile, 'utf8').catch(() => '');
+  if (existing.trim()) return existing.trim();
+  const token = randomBytes(32).toString('hex');
+  await writeFile(paths.tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' }).catch(async (error) => {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  });
+  return (await readFile(paths.tokenFile, 'utf8')).trim();
+}
+
+function authenticator(token: string) {
+  const expected = Buffer.from(`Bearer ${token}`);
+  return (c: Context) => {
+    const given = Buffer.from(c.req.header(TOKEN_HEADER) ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new UnauthorizedError('missing or wrong local server token (see .finale/token)');
+    }
+    const user = c.req.header(USER_HEADER)?.trim();
+    if (!user) throw new UnauthorizedError(`say who you are in the ${USER_HEADER} header`);
+    return { user };
+  };
+}
+
+export interface RunningServer {
+  readonly info: ServerInfo;
+  readonly host: LocalHost;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  paths: FinalePaths,
+  options: { port?: number; leaseSeconds?: number } = {},
+): Promise<RunningServer> {
+  const token = await installToken(paths);
+  const host = await openLocalHost({ paths, ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}) });
+  const app = createApi({
+    core: host.core,
+    authenticate: authenticator(token),
+    defaultRepository: host.repository,
+    runs: host.runs,
+    logs: host.logs,
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: options.port ?? 0 }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const info: ServerInfo = { pid: process.pid, port, instance: host.instance, startedAt: Date.now() };
+  await writeFile(paths.serverFile, `${JSON.stringify(info)}\n`, { mode: 0o600 });
+  return {
+    info,
+    host,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await host.close();
+      const current = await readFile(paths.serverFile, 'utf8').catch(() => '');
+      if (current.includes(`"instance":"${host.instance}"`)) await rm(paths.serverFile, { force: true });
+    },
+  };
+}
