@@ -6,6 +6,9 @@ await build({
   entryPoints: { finale: 'cli/main.ts' },
   outdir: 'dist',
   bundle: true,
+  // Commands load what they need when they run: `finale stop` must not pay for the engine.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   format: 'esm',
   target: 'node20.19',

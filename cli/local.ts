@@ -7,8 +7,8 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FinaleError } from '../core/errors';
+import { installToken, type ServerInfo, TOKEN_HEADER, USER_HEADER } from '../local/access';
 import { ensureHome, type FinalePaths, finalePaths, repositoryRoot } from '../local/paths';
-import { installToken, type ServerInfo, TOKEN_HEADER, USER_HEADER } from '../local/server';
 import type { Transport } from './transport';
 
 /** Who is asking: FINALE_USER, else git's user.email, else the OS user. */

@@ -2,37 +2,16 @@
 // API as the AWS deployment on 127.0.0.1. Requests must carry the per-install token from
 // .finale/token (readable only by its owner) and the caller's identity.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Context } from 'hono';
 import { createApi } from '../api/app';
 import { UnauthorizedError } from '../api/errors';
-import { openLocalHost, type LocalHost } from './host';
-import { ensureHome, type FinalePaths } from './paths';
-
-export const TOKEN_HEADER = 'authorization';
-export const USER_HEADER = 'x-finale-user';
-
-export interface ServerInfo {
-  readonly pid: number;
-  readonly port: number;
-  readonly instance: string;
-  readonly startedAt: number;
-}
-
-/** The per-install secret, created on first use with mode 0600. */
-export async function installToken(paths: FinalePaths): Promise<string> {
-  ensureHome(paths);
-  const existing = await readFile(paths.tokenFile, 'utf8').catch(() => '');
-  if (existing.trim()) return existing.trim();
-  const token = randomBytes(32).toString('hex');
-  await writeFile(paths.tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' }).catch(async (error) => {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  });
-  return (await readFile(paths.tokenFile, 'utf8')).trim();
-}
+import { installToken, type ServerInfo, TOKEN_HEADER, USER_HEADER } from './access';
+import { type LocalHost, openLocalHost } from './host';
+import type { FinalePaths } from './paths';
 
 function authenticator(token: string) {
   const expected = Buffer.from(`Bearer ${token}`);
@@ -58,7 +37,10 @@ export async function startServer(
   options: { port?: number; leaseSeconds?: number } = {},
 ): Promise<RunningServer> {
   const token = await installToken(paths);
-  const host = await openLocalHost({ paths, ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}) });
+  const host = await openLocalHost({
+    paths,
+    ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}),
+  });
   const app = createApi({
     core: host.core,
     authenticate: authenticator(token),

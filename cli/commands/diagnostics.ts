@@ -1,6 +1,6 @@
 // How the pure commands print diagnostics: one per line, `FILE:LINE:COL: message`, coloured on a TTY.
-import type { Diagnostic } from '../../statemachine/language/index';
-import { formatDiagnostic } from '../../statemachine/language/index';
+import { formatDiagnostic } from '../../statemachine/language/diagnostics';
+import type { Diagnostic } from '../../statemachine/language/model';
 import { err } from '../output';
 
 export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {

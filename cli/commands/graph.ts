@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { compile, renderGraph } from '../../statemachine/compiler/index';
-import { choosePipeline } from '../pipeline-choice';
 
 export function register(program: Command): void {
   program
@@ -16,6 +14,8 @@ export function register(program: Command): void {
       '\nExit codes: 0 compiled, 1 invalid file or no such pipeline, 2 usage or unreadable file.',
     )
     .action(async (key: string | undefined, options: { file: string }) => {
+      const { choosePipeline } = await import('../pipeline-choice');
+      const { compile, renderGraph } = await import('../../statemachine/compiler/index');
       const { file, pipeline } = await choosePipeline(options.file, key);
       process.stdout.write(renderGraph(compile({ file, pipeline })));
     });

@@ -1,6 +1,5 @@
 import { relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { createLogUpdate } from 'log-update';
 import { RUN_REASONS } from '../../core/contract';
 import { UsageError } from '../../core/errors';
 import type { RunRecord, StepRecord } from '../../store/records';
@@ -94,7 +93,8 @@ function plainRenderer(): Renderer {
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-function liveRenderer(): Renderer {
+async function liveRenderer(): Promise<Renderer> {
+  const { createLogUpdate } = await import('log-update');
   const live = createLogUpdate(process.stdout);
   let frame = 0;
   let last: RunRecord | undefined;
@@ -196,7 +196,7 @@ Exit codes: 0 successful, 1 failed, 2 invalid pipeline or usage, 130 stopped.`,
       const renderer = options.json
         ? silentRenderer()
         : process.stdout.isTTY
-          ? liveRenderer()
+          ? await liveRenderer()
           : plainRenderer();
       if (!options.json) {
         process.stdout.write(

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { FinaleError, UsageError } from '../../core/errors';
 import { finalePaths, repositoryRoot } from '../../local/paths';
-import { startServer } from '../../local/server';
 
 export function register(program: Command): void {
   program
@@ -20,6 +19,7 @@ stops what is left of its step, marks it ERROR, runs its final step and releases
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new UsageError(`--port: not a port: ${options.port}`);
       const paths = finalePaths(repositoryRoot(process.cwd()));
+      const { startServer } = await import('../../local/server');
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
         server = await startServer(paths, { port });

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { compile } from '../../statemachine/compiler/index';
-import { choosePipeline } from '../pipeline-choice';
 
 interface SynthOptions {
   file: string;
@@ -22,6 +20,8 @@ export function register(program: Command): void {
       '\nExit codes: 0 compiled, 1 invalid file or no such pipeline, 2 usage or unreadable file.',
     )
     .action(async (key: string | undefined, options: SynthOptions) => {
+      const { choosePipeline } = await import('../pipeline-choice');
+      const { compile } = await import('../../statemachine/compiler/index');
       const { file, pipeline } = await choosePipeline(options.file, key);
       const plan = compile({ file, pipeline });
       process.stdout.write(`${JSON.stringify(options.plan ? plan : plan.definition, null, 2)}\n`);

@@ -1,0 +1,29 @@
+// How clients reach the local server: where it says it listens, and the per-install secret every
+// request carries. Kept apart from the server itself so the CLI loads none of the engine to use it.
+
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { ensureHome, type FinalePaths } from './paths';
+
+export const TOKEN_HEADER = 'authorization';
+export const USER_HEADER = 'x-finale-user';
+
+/** .finale/server.json */
+export interface ServerInfo {
+  readonly pid: number;
+  readonly port: number;
+  readonly instance: string;
+  readonly startedAt: number;
+}
+
+/** The per-install secret, created on first use with mode 0600 (only its owner can drive the server). */
+export async function installToken(paths: FinalePaths): Promise<string> {
+  ensureHome(paths);
+  const existing = await readFile(paths.tokenFile, 'utf8').catch(() => '');
+  if (existing.trim()) return existing.trim();
+  const token = randomBytes(32).toString('hex');
+  await writeFile(paths.tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' }).catch((error) => {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  });
+  return (await readFile(paths.tokenFile, 'utf8')).trim();
+}
