@@ -3,32 +3,20 @@
 // ECS events (task started, task ended with exit code and outputs) and answers with an ECS-shaped
 // task object, so the compiled definition and completeStep see the same thing on both engines.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { StopMode, TaskControl } from '../core/contract';
 import type { Core } from '../core/index';
 import { bitbucketVariables, type RepositoryIdentity } from '../core/variables';
 import type { StepSpec } from '../statemachine/compiler/plan';
 import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
-import {
-  parseSupervisorStatus,
-  SUPERVISOR_ENV,
-  SUPERVISOR_EXIT,
-  SUPERVISOR_FILES,
-} from '../supervisor/contract';
-import { renderStep } from '../supervisor/render';
+import { type SupervisorProcess, startSupervisor } from '../supervisor/start';
 import type { LocalTasks, StepTaskRequest } from './engine';
 import type { FinalePaths } from './paths';
 import { collectArtifacts, prepareWorkspace } from './workspace';
 
-/** supervisor.sh, found relative to this module both from source (local/) and from the bundle (dist/). */
-export const SUPERVISOR_PATH = fileURLToPath(new URL('../supervisor/supervisor.sh', import.meta.url));
-
 interface RunningTask {
-  readonly child: ChildProcess;
-  readonly dir: string;
+  readonly supervisor: SupervisorProcess;
   stop?: { readonly mode: Exclude<StopMode, 'drain'>; readonly reason: string };
 }
 
@@ -39,16 +27,6 @@ export interface TaskRunnerOptions {
   readonly environment?: NodeJS.ProcessEnv;
   /** Keep step workspaces after the step (for debugging); they are removed by default. */
   readonly keepWorkspaces?: boolean;
-}
-
-/** NAME=value lines, as Bitbucket's output-variables file holds them. */
-export function parseOutputVariables(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) outputs[line.slice(0, eq).trim()] = line.slice(eq + 1).replace(/\r$/, '');
-  }
-  return outputs;
 }
 
 function earlierSteps(steps: readonly StepSpec[], spec: StepSpec): StepSpec[] {
@@ -75,11 +53,10 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
 
   async stopTask(taskId: string, mode: Exclude<StopMode, 'drain'>, reason: string): Promise<void> {
     const task = this.running.get(taskId);
-    if (!task || task.child.exitCode !== null || task.child.signalCode !== null) return;
+    if (!task) return;
     // The supervisor turns SIGTERM into one signal to the script's group, the grace, then SIGKILL;
     // SIGUSR1 into an immediate kill.
-    if (!task.stop || mode === 'immediate') task.stop = { mode, reason };
-    task.child.kill(mode === 'immediate' ? 'SIGUSR1' : 'SIGTERM');
+    if (task.supervisor.stop(mode) && (!task.stop || mode === 'immediate')) task.stop = { mode, reason };
   }
 
   async run(request: StepTaskRequest): Promise<unknown> {
@@ -93,50 +70,33 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
     const paths = this.options.paths.run(run.runId);
     const dir = paths.control(spec.index);
     await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
     await mkdir(join(paths.dir, 'logs'), { recursive: true });
     const workspace = await prepareWorkspace(paths, spec, earlierSteps(plan.steps, spec));
-    const rendered = renderStep(spec);
-    const scriptFile = join(dir, 'script.sh');
-    const afterScriptFile = join(dir, 'after-script.sh');
-    await writeFile(scriptFile, rendered.script);
-    if (rendered.afterScript !== null) await writeFile(afterScriptFile, rendered.afterScript);
-
     const inherited = Object.fromEntries(
       Object.entries(this.options.environment ?? process.env).filter(([name]) => !name.startsWith('FINALE_')),
     );
-    const env: NodeJS.ProcessEnv = {
-      ...inherited,
-      ...bitbucketVariables({ run, spec, repository: this.options.repository, cloneDir: workspace }),
-      [SUPERVISOR_ENV.dir]: dir,
-      [SUPERVISOR_ENV.script]: scriptFile,
-      ...(rendered.afterScript !== null ? { [SUPERVISOR_ENV.afterScript]: afterScriptFile } : {}),
-      [SUPERVISOR_ENV.stopSignal]: spec.stop.signal,
-      [SUPERVISOR_ENV.stopGrace]: String(spec.stop.graceful ? spec.stop.graceSeconds : 0),
-      [SUPERVISOR_ENV.maxTime]: String(spec.maxTimeMinutes * 60),
-      [SUPERVISOR_ENV.afterScriptTimeout]: String(AFTER_SCRIPT_SECONDS),
-    };
-
     const log = await open(paths.log(spec.index), 'a');
-    let child: ChildProcess;
+    let supervisor: SupervisorProcess;
     try {
-      // Detached: the supervisor leads its own process group, away from the server's terminal, so a
-      // Ctrl+C there never reaches a step uninvited; stops go through the API.
-      child = spawn('/bin/sh', [SUPERVISOR_PATH], {
+      supervisor = await startSupervisor({
+        dir,
+        script: spec.script,
+        afterScript: spec.afterScript,
+        env: {
+          ...inherited,
+          ...bitbucketVariables({ run, spec, repository: this.options.repository, cloneDir: workspace }),
+        },
         cwd: workspace,
-        env,
-        detached: true,
-        stdio: ['ignore', log.fd, log.fd],
+        stop: { signal: spec.stop.signal, graceSeconds: spec.stop.graceful ? spec.stop.graceSeconds : 0 },
+        maxTime: spec.maxTimeMinutes * 60,
+        afterScriptTimeout: AFTER_SCRIPT_SECONDS,
+        output: log.fd,
       });
     } finally {
       await log.close();
     }
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', () => resolve({ code: SUPERVISOR_EXIT.error, signal: null }));
-    });
-    const taskId = `local:${child.pid}`;
-    const task: RunningTask = { child, dir };
+    const taskId = `local:${supervisor.pid}`;
+    const task: RunningTask = { supervisor };
     this.running.set(taskId, task);
     // Step Functions stops a task whose state times out; the supervisor's own max-time comes first.
     const backstop = setTimeout(() => {
@@ -144,21 +104,15 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
     }, request.timeoutSeconds * 1000);
     try {
       await core.taskStarted(run.runId, spec.index, taskId);
-      const { code, signal } = await exited;
-      const status = parseSupervisorStatus(
-        await readFile(join(dir, SUPERVISOR_FILES.status), 'utf8').catch(() => null),
-      );
-      const outputs = parseOutputVariables(
-        await readFile(join(dir, SUPERVISOR_FILES.outputVariables), 'utf8').catch(() => ''),
-      );
+      const exit = await supervisor.exited;
       await collectArtifacts(paths, spec, workspace);
-      // A supervisor killed from outside (not by its own stop handling) reports nothing: exit 137.
-      const exitCode = code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : SUPERVISOR_EXIT.error);
+      // A supervisor killed from outside (not through its own stop handling) reports nothing.
+      const exitCode = exit.code ?? 128 + (exit.signal === 'SIGKILL' ? 9 : 15);
       const stopCode = task.stop ? 'UserInitiated' : 'EssentialContainerExited';
       await core.taskEnded(run.runId, spec.index, {
-        exitCode: status?.exitCode ?? exitCode,
+        exitCode: exit.status?.exitCode ?? exitCode,
         stopCode,
-        outputs,
+        outputs: exit.outputVariables,
       });
       const result = {
         TaskArn: taskId,
