@@ -231,6 +231,21 @@ note_requests() {
 max_tick_cs=360000
 if [ -n "$cancel_file" ] || ! [ -r /proc/uptime ]; then max_tick_cs=$POLL_CS; fi
 
+# Waits for a child that has ended or been killed; its status in $reaped. Above 128, the status may
+# be a trap's (SIGCHLD above all) that cut `wait` short, even after busybox reaped the child. The
+# shell remembers a reaped child's status, so asking again until the answer repeats (or the shell
+# has forgotten the child: 127) gives the child's own.
+reap() { # pid
+  wait "$1" 2>/dev/null
+  reaped=$?
+  while [ "$reaped" -gt 128 ]; do
+    wait "$1" 2>/dev/null
+    again=$?
+    if [ "$again" = "$reaped" ] || [ "$again" = 127 ]; then return; fi
+    reaped=$again
+  done
+}
+
 # Sleeps up to $1 centiseconds, or less if a trap fires. The order matters: a trap that runs before
 # $tick_pid is set leaves $woke, one that runs after kills the sleep, so `wait` never misses it.
 # SIGKILL, because a child that has not exec'd sleep yet would swallow any other signal in the
@@ -242,7 +257,7 @@ tick() {
   tick_pid=$!
   [ -n "$woke" ] || wait "$tick_pid" 2>/dev/null
   kill -KILL "$tick_pid" 2>/dev/null
-  wait "$tick_pid" 2>/dev/null
+  reap "$tick_pid"
   tick_pid=
 }
 
@@ -307,8 +322,8 @@ await_unit() { # deadline stoppable
 # $unit_code. Right after the start, setsid may not have made the group yet: then the child itself.
 finish_unit() {
   kill -KILL -"$unit_pid" 2>/dev/null || kill -KILL "$unit_pid" 2>/dev/null
-  wait "$unit_pid" 2>/dev/null
-  unit_code=$?
+  reap "$unit_pid"
+  unit_code=$reaped
 }
 
 # Sends the one graceful signal to the unit's group. Until setsid has made the group, the child is

@@ -1,0 +1,4 @@
+import { BASH } from './helpers';
+import { supervisorSuite } from './suite';
+
+supervisorSuite(BASH);

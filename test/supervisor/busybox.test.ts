@@ -1,0 +1,4 @@
+import { busyboxVariant } from './helpers';
+import { supervisorSuite } from './suite';
+
+supervisorSuite(busyboxVariant());

@@ -1,0 +1,4 @@
+import { DASH } from './helpers';
+import { supervisorSuite } from './suite';
+
+supervisorSuite(DASH);
