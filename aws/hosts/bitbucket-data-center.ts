@@ -1,0 +1,89 @@
+// Bitbucket Data Center (Server): REST API 1.0 (`/rest/api/latest`). Repositories are PROJECT/slug.
+
+import { filePath, segment } from './bitbucket-cloud';
+import { type CommitState, type RepositoryHost, splitRepository } from './host';
+import { basicAuthorization, httpClient } from './http';
+
+export interface BitbucketDataCenterConfig {
+  readonly kind: 'bitbucket-data-center';
+  /** e.g. https://bitbucket.example.com (also where repositories are cloned from, under /scm). */
+  readonly baseUrl: string;
+  /** An HTTP access token (Bearer), or a user name and password. */
+  readonly token?: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Where repositories are cloned from. @default `${baseUrl}/scm` */
+  readonly cloneUrl?: string;
+}
+
+// Data Center has no STOPPED build state; CANCELLED is its word for it.
+const STATES: Record<CommitState, string> = {
+  INPROGRESS: 'INPROGRESS',
+  SUCCESSFUL: 'SUCCESSFUL',
+  FAILED: 'FAILED',
+  STOPPED: 'CANCELLED',
+};
+
+export function bitbucketDataCenter(
+  config: BitbucketDataCenterConfig,
+  fetchImpl?: typeof fetch,
+): RepositoryHost {
+  const base = config.baseUrl.replace(/\/$/, '');
+  const authorization = config.token
+    ? `Bearer ${config.token}`
+    : basicAuthorization(config.username ?? '', config.password ?? '');
+  const http = httpClient('Bitbucket Data Center', authorization, fetchImpl);
+  const repo = (repository: string) => {
+    const { owner, name } = splitRepository(repository);
+    return `${base}/rest/api/latest/projects/${segment(owner)}/repos/${segment(name)}`;
+  };
+
+  return {
+    kind: 'bitbucket-data-center',
+    async readFile(repository, commit, path) {
+      const response = await http.request(
+        'GET',
+        `${repo(repository)}/raw/${filePath(path)}?at=${segment(commit)}`,
+        {
+          accept: 'text/plain',
+          missingOk: true,
+        },
+      );
+      return response?.text();
+    },
+    async branchHead(repository, branch) {
+      if (!branch) {
+        const found = (await (await http.request('GET', `${repo(repository)}/branches/default`))!.json()) as {
+          displayId?: string;
+          latestCommit?: string;
+        };
+        if (!found.displayId || !found.latestCommit)
+          throw new Error(`Bitbucket Data Center names no default branch for ${repository}`);
+        return { branch: found.displayId, commit: found.latestCommit };
+      }
+      const page = (await (await http.request(
+        'GET',
+        `${repo(repository)}/branches?filterText=${segment(branch)}&limit=100`,
+      ))!.json()) as { values?: { displayId?: string; latestCommit?: string }[] };
+      const found = page.values?.find((value) => value.displayId === branch);
+      if (!found?.latestCommit) throw new Error(`${repository} has no branch ${branch}`);
+      return { branch, commit: found.latestCommit };
+    },
+    async reportStatus(repository, commit, status) {
+      await http.request('POST', `${repo(repository)}/commits/${segment(commit)}/builds`, {
+        body: {
+          key: status.key,
+          state: STATES[status.state],
+          name: status.name,
+          url: status.url,
+          description: status.description.slice(0, 255),
+        },
+      });
+    },
+    cloneAccess(repository) {
+      const { owner, name } = splitRepository(repository);
+      const clone = (config.cloneUrl ?? `${base}/scm`).replace(/\/$/, '');
+      return { url: `${clone}/${owner.toLowerCase()}/${name}.git`, headers: { authorization } };
+    },
+  };
+}
