@@ -8,12 +8,16 @@ await build({
   bundle: true,
   // Commands load what they need when they run: `finale stop` must not pay for the engine.
   splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
+  // Chunks sit beside finale.js: modules find supervisor.sh and bin/ relative to themselves.
+  chunkNames: '[name]-[hash]',
   platform: 'node',
   format: 'esm',
   target: 'node20.19',
   packages: 'external',
   sourcemap: 'linked',
   loader: { '.sh': 'text' },
+  define: {
+    FINALE_BUILD: JSON.stringify(`${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`),
+  },
   logLevel: 'warning',
 });

@@ -47,6 +47,8 @@ export interface ApiDeps {
   readonly defaultRepository?: string;
   readonly runs: RunStarter;
   readonly logs: LogReader;
+  /** Extra facts for GET /health (the local server reports its build and runs in flight). */
+  readonly health?: () => Record<string, unknown>;
 }
 
 type Env = { Variables: { caller: Caller } };
@@ -125,7 +127,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     await next();
   });
 
-  app.get('/health', (c) => c.json({ ok: true, user: c.get('caller').user }));
+  app.get('/health', (c) => c.json({ ok: true, user: c.get('caller').user, ...deps.health?.() }));
 
   app.post('/runs', async (c) => {
     const request = await body(c, StartBody);

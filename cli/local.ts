@@ -7,7 +7,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FinaleError } from '../core/errors';
-import { installToken, type ServerInfo, TOKEN_HEADER, USER_HEADER } from '../local/access';
+import { BUILD_ID, installToken, type ServerInfo, TOKEN_HEADER, USER_HEADER } from '../local/access';
 import { ensureHome, type FinalePaths, finalePaths, repositoryRoot } from '../local/paths';
 import type { Transport } from './transport';
 
@@ -45,16 +45,36 @@ async function readServerInfo(paths: FinalePaths): Promise<ServerInfo | undefine
   }
 }
 
-async function healthy(info: ServerInfo, token: string, user: string): Promise<boolean> {
+/** The server's health answer, or undefined when it does not answer. */
+async function health(
+  info: ServerInfo,
+  token: string,
+  user: string,
+): Promise<{ active: number } | undefined> {
   try {
     const response = await fetch(`http://127.0.0.1:${info.port}/health`, {
       headers: { [TOKEN_HEADER]: `Bearer ${token}`, [USER_HEADER]: user },
       signal: AbortSignal.timeout(2000),
     });
-    return response.ok;
+    return response.ok ? ((await response.json()) as { active: number }) : undefined;
   } catch {
+    return undefined;
+  }
+}
+
+/** A server from another build (an upgrade, a rebuild) is replaced once it has no runs in flight. */
+async function retireIfStale(info: ServerInfo, active: number): Promise<boolean> {
+  if (info.build === BUILD_ID) return false;
+  if (active > 0) {
+    process.stderr.write(
+      `finale: the local server (pid ${info.pid}) is from another build; it is used until its ${active} run(s) end\n`,
+    );
     return false;
   }
+  process.kill(info.pid, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (alive(info.pid) && Date.now() < deadline) await sleep(25);
+  return true;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -107,7 +127,8 @@ export async function ensureLocalServer(
 ): Promise<ServerInfo> {
   const token = await installToken(paths);
   const found = await readServerInfo(paths);
-  if (found && (await healthy(found, token, user))) return found;
+  const answer = found && (await health(found, token, user));
+  if (found && answer && !(await retireIfStale(found, answer.active))) return found;
 
   // Whoever creates the start lock starts the server; everyone else waits for it to answer.
   const lock = `${paths.home}/server.starting`;
@@ -117,7 +138,7 @@ export async function ensureLocalServer(
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const info = await readServerInfo(paths);
-      if (info && (await healthy(info, token, user))) return info;
+      if (info && info.pid !== found?.pid && (await health(info, token, user))) return info;
       await sleep(25);
     }
   } finally {

@@ -32,5 +32,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// `finale runs | head -1` closes our stdout early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const code = await main(process.argv.slice(2));
 process.exitCode = code;

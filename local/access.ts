@@ -8,9 +8,14 @@ import { ensureHome, type FinalePaths } from './paths';
 export const TOKEN_HEADER = 'authorization';
 export const USER_HEADER = 'x-finale-user';
 
+declare const FINALE_BUILD: string | undefined;
+/** Set by build.mjs for each build, so a CLI notices a background server left from another build. */
+export const BUILD_ID = typeof FINALE_BUILD === 'string' ? FINALE_BUILD : 'source';
+
 /** .finale/server.json */
 export interface ServerInfo {
   readonly pid: number;
+  readonly build: string;
   readonly port: number;
   readonly instance: string;
   readonly startedAt: number;

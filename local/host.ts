@@ -40,6 +40,8 @@ export interface LocalHost {
   readonly dynamo: LocalDynamo;
   /** Settles when the run's current execution ends (for tests and `finale run`). */
   settled(runId: string): Promise<void>;
+  /** Executions in flight. */
+  active(): number;
   close(): Promise<void>;
 }
 
@@ -220,6 +222,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     runs,
     logs,
     dynamo,
+    active: () => executions.size,
     async settled(runId) {
       await executions.get(runId)?.done;
     },

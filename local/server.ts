@@ -9,7 +9,7 @@ import { serve } from '@hono/node-server';
 import type { Context } from 'hono';
 import { createApi } from '../api/app';
 import { UnauthorizedError } from '../api/errors';
-import { installToken, type ServerInfo, TOKEN_HEADER, USER_HEADER } from './access';
+import { BUILD_ID, installToken, type ServerInfo, TOKEN_HEADER, USER_HEADER } from './access';
 import { type LocalHost, openLocalHost } from './host';
 import type { FinalePaths } from './paths';
 
@@ -47,13 +47,20 @@ export async function startServer(
     defaultRepository: host.repository,
     runs: host.runs,
     logs: host.logs,
+    health: () => ({ build: BUILD_ID, active: host.active() }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: options.port ?? 0 }, () => resolve(s));
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  const info: ServerInfo = { pid: process.pid, port, instance: host.instance, startedAt: Date.now() };
+  const info: ServerInfo = {
+    pid: process.pid,
+    build: BUILD_ID,
+    port,
+    instance: host.instance,
+    startedAt: Date.now(),
+  };
   await writeFile(paths.serverFile, `${JSON.stringify(info)}\n`, { mode: 0o600 });
   return {
     info,
