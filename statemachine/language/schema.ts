@@ -385,13 +385,14 @@ const service = strict('service', {
 
 const SELECTOR_KEYS = ['default', 'branches', 'tags', 'bookmarks', 'pull-requests', 'custom'];
 
+// An empty section (`default:` with nothing under it) is an error, not an absent one.
 export const pipelines = strict('pipelines', {
-  default: pipeline.nullish(),
-  branches: z.record(z.string(), pipeline).nullish(),
-  tags: z.record(z.string(), pipeline).nullish(),
-  bookmarks: z.record(z.string(), pipeline).nullish(),
-  'pull-requests': z.record(z.string(), pullRequestPipeline).nullish(),
-  custom: z.record(z.string(), pipeline).nullish(),
+  default: pipeline.optional(),
+  branches: z.record(z.string(), pipeline).optional(),
+  tags: z.record(z.string(), pipeline).optional(),
+  bookmarks: z.record(z.string(), pipeline).optional(),
+  'pull-requests': z.record(z.string(), pullRequestPipeline).optional(),
+  custom: z.record(z.string(), pipeline).optional(),
 }).refine(
   ...rule<Record<string, unknown>>(
     'no-pipelines',

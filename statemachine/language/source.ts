@@ -2,6 +2,7 @@
 
 import type { DiagnosticSink } from './diagnostics';
 import { LIMITS } from './limits';
+import { LineIndex } from './lines';
 import type { Position } from './model';
 
 const MB = 1024 * 1024;
@@ -62,12 +63,5 @@ export function checkText(text: string, sink: DiagnosticSink): string | undefine
 }
 
 export function positionOfIndex(text: string, index: number): Position {
-  if (index < 0) return { line: 1, column: 1 };
-  let line = 1;
-  let lineStart = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) {
-    line++;
-    lineStart = i + 1;
-  }
-  return { line, column: index - lineStart + 1 };
+  return new LineIndex(text).at(Math.max(0, index));
 }

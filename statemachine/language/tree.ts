@@ -2,7 +2,6 @@
 // position of every key and value kept on the side. Aliases and `<<` merge keys are expanded here,
 // within a budget, so an alias bomb stops early instead of filling memory.
 
-import type { LineCounter } from 'yaml';
 import {
   type Alias,
   type Document,
@@ -18,6 +17,7 @@ import {
 } from 'yaml';
 import type { DiagnosticSink } from './diagnostics';
 import { LIMITS } from './limits';
+import type { LineIndex } from './lines';
 import type { Position } from './model';
 
 export type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
@@ -114,21 +114,19 @@ class Abort extends Error {}
 /** Builds the tree; undefined when the document cannot be read at all (an alias bomb, a cycle). */
 export function buildTree(
   doc: Document.Parsed,
-  lines: LineCounter,
+  lines: LineIndex,
   sink: DiagnosticSink,
 ): SourceTree | undefined {
   const at = (node: Node | null | undefined, fallback: Position): Position => {
     const offset = node?.range?.[0];
-    if (offset === undefined) return fallback;
-    const { line, col } = lines.linePos(offset);
-    return { line, column: col };
+    return offset === undefined ? fallback : lines.at(offset);
   };
   const contents = doc.contents as Node | null;
   const rootAt = at(contents, { line: 1, column: 1 });
   const positions = new Positions();
   let expanded = 0;
   const expanding = new Set<Node>();
-  const targets = aliasTargets(doc);
+  let targets: Map<Alias, Node> | undefined;
 
   interface Converted {
     readonly value: Value;
@@ -173,6 +171,7 @@ export function buildTree(
   };
 
   const convertAlias = (alias: Alias, here: Position, depth: number): Converted => {
+    targets ??= aliasTargets(doc);
     const target = targets.get(alias);
     if (!target) {
       sink.error(here, 'yaml-alias', `the alias *${alias.source} names no anchor defined before it`);
@@ -325,7 +324,13 @@ function scalarValue(node: Scalar): Value {
   const value = node.value;
   if (value === null || value === undefined) return null;
   if (typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number') return value;
+  if (typeof value === 'number') {
+    // yaml's YAML 1.1 float pattern also takes words such as `e0` and reads them as NaN.
+    const source = (node as Scalar & { source?: string }).source;
+    if (!Number.isFinite(value) && typeof source === 'string' && !/^[-+]?\.(inf|nan)$/i.test(source))
+      return source;
+    return value;
+  }
   if (typeof value === 'bigint') return Number(value);
   // Timestamps, binary and other YAML 1.1 types: keep the text as written.
   return scalarText(node);

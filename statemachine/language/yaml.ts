@@ -6,11 +6,12 @@ import type { CST } from 'yaml';
 import { Composer, type Document, Lexer, LineCounter, Parser, type YAMLError } from 'yaml';
 import type { DiagnosticSink } from './diagnostics';
 import { LIMITS } from './limits';
+import { LineIndex } from './lines';
 import type { Position } from './model';
 
 export interface ParsedYaml {
   readonly doc: Document.Parsed;
-  readonly lines: LineCounter;
+  readonly lines: LineIndex;
 }
 
 class TooDeep extends Error {
@@ -24,17 +25,14 @@ class TooDeep extends Error {
 const OPTIONS = { version: '1.1', merge: true, uniqueKeys: false, prettyErrors: false } as const;
 
 export function parseYaml(text: string, sink: DiagnosticSink): ParsedYaml | undefined {
-  const lines = new LineCounter();
-  const at = (offset: number): Position => {
-    const { line, col } = lines.linePos(offset);
-    return { line, column: col };
-  };
-  const parser = new Parser(lines.addNewLine);
+  const lines = new LineIndex(text);
+  const at = (offset: number): Position => lines.at(offset);
+  const parser = new Parser();
   const composer = new Composer(OPTIONS);
   let doc: Document.Parsed | undefined;
   let extraDocument: number | undefined;
   try {
-    for (const d of composer.compose(tokens(text, parser, lines), true, text.length)) {
+    for (const d of composer.compose(tokens(text, parser), true, text.length)) {
       if (!doc) doc = d;
       else if (extraDocument === undefined) extraDocument = d.range[0];
     }
@@ -60,9 +58,8 @@ export function parseYaml(text: string, sink: DiagnosticSink): ParsedYaml | unde
   return { doc, lines };
 }
 
-function* tokens(text: string, parser: Parser, lines: LineCounter): Generator<CST.Token> {
+function* tokens(text: string, parser: Parser): Generator<CST.Token> {
   let offset = 0;
-  lines.addNewLine(0);
   for (const lexeme of new Lexer().lex(text)) {
     yield* parser.next(lexeme);
     if (parser.stack.length > LIMITS.maxNesting) throw new TooDeep(offset);

@@ -274,7 +274,7 @@ const CASES: Case[] = [
   },
   {
     code: 'no-pipelines',
-    bad: 'pipelines:\n  default:\n',
+    bad: 'pipelines: {}\n',
     at: '1:1',
     good: 'pipelines:\n  default:\n    - step:\n        script: [make]\n',
   },
