@@ -3,7 +3,7 @@
 // past a few thousand levels the composer exhausts the stack, which can take Node down with it.
 
 import type { CST } from 'yaml';
-import { Composer, type Document, Lexer, LineCounter, Parser, type YAMLError } from 'yaml';
+import { Composer, type Document, Lexer, Parser, type YAMLError } from 'yaml';
 import type { DiagnosticSink } from './diagnostics';
 import { LIMITS } from './limits';
 import { LineIndex } from './lines';
