@@ -264,7 +264,12 @@ function chunksOf(items: readonly string[]): Chunk[] {
  * sh otherwise), so the items may use that shell's syntax.
  */
 export function renderScript(items: readonly string[]): string {
-  const lines = ["# Rendered by Finale from the step's items; supervisor.sh runs it.", 'set -e'];
+  const lines = [
+    "# Rendered by Finale from the step's items; supervisor.sh runs it.",
+    // The echo lines single-quote the items on purpose: $ and ' in them must print as written.
+    '# shellcheck disable=SC1003,SC2016',
+    'set -e',
+  ];
   for (const chunk of chunksOf(items)) {
     lines.push(echoLine(chunk.items));
     lines.push(...chunk.items);

@@ -1,0 +1,57 @@
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { startSupervisor } from '../../supervisor/start';
+import { processesInGroup, waitForFile } from './helpers';
+
+function groupOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+afterEach(() => {
+  delete process.env.FINALE_MAX_TIME;
+});
+
+describe('startSupervisor', () => {
+  test('leads its own process group; the script runs in another one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'finale-start-'));
+    const supervisor = await startSupervisor({
+      dir,
+      cwd: dir,
+      script: ['echo ready > ready', 'sleep 30'],
+      stop: { graceSeconds: 5 },
+    });
+    await waitForFile(join(dir, 'ready'));
+    expect(supervisor.pgid).toBe(supervisor.pid);
+    expect(groupOf(supervisor.pid)).toBe(supervisor.pid);
+    const scriptPgid = await supervisor.scriptPgid();
+    expect(scriptPgid).not.toBeNull();
+    expect(scriptPgid).not.toBe(supervisor.pid);
+    expect(processesInGroup(scriptPgid!).length).toBeGreaterThan(0);
+    expect(supervisor.stop('graceful')).toBe(true);
+    const exit = await supervisor.exited;
+    expect(exit.outcome).toBe('stopped');
+    expect(supervisor.stop('immediate')).toBe(false);
+  });
+
+  test('by default runs the script with bash where there is one, as Bitbucket does, and ignores FINALE_ settings of its own environment', async () => {
+    process.env.FINALE_MAX_TIME = '0.1';
+    const dir = await mkdtemp(join(tmpdir(), 'finale-start-'));
+    const log = join(dir, 'log');
+    const fd = openSync(log, 'w');
+    const supervisor = await startSupervisor({
+      dir,
+      cwd: dir,
+      script: ['sleep 0.5', 'echo "bash $BASH_VERSION"'],
+      output: fd,
+    });
+    closeSync(fd);
+    const exit = await supervisor.exited;
+    expect(exit).toMatchObject({ code: 0, outcome: 'succeeded' });
+    expect(readFileSync(log, 'utf8')).toMatch(/^bash \d+\.\d+/m);
+    expect(supervisor.stdout).toBeNull();
+  });
+});
