@@ -30,7 +30,7 @@ EXIT_TIMED_OUT=241
 EXIT_ERROR=242
 RESERVED_REPLACEMENT=1
 
-# Centiseconds between checks of the cancel file, the clock and the script's liveness.
+# Centiseconds between checks of the cancel file (and of the clock, where only date tells it).
 POLL_CS=100
 
 say() {
@@ -337,19 +337,24 @@ signal_unit() {
   done
 }
 
-# One signal, the grace, then SIGKILL; cut short by an immediate stop.
+# One signal, the grace, then SIGKILL; cut short by an immediate stop. Without a grace (Bitbucket's
+# own behaviour) no graceful signal at all: it would only start a cleanup that cannot finish.
 stop_unit() { # why, for the log
   signalled=1
   noted_requests=$requests
-  signal_unit
-  to_secs "$grace_cs"
-  say "$1: sent SIG$stop_signal to the $phase's processes; SIGKILL in ${secs}s if they are still running"
-  now_cs
-  await_unit $((now + grace_cs)) 0
-  case $ended_by in
-    immediate) say "immediate stop: killing the $phase's processes" ;;
-    deadline) say "grace period over: killing the $phase's processes" ;;
-  esac
+  if [ "$grace_cs" = 0 ]; then
+    say "$1: killing the $phase's processes (no grace period)"
+  else
+    signal_unit
+    to_secs "$grace_cs"
+    say "$1: sent SIG$stop_signal to the $phase's processes; SIGKILL in ${secs}s if they are still running"
+    now_cs
+    await_unit $((now + grace_cs)) 0
+    case $ended_by in
+      immediate) say "immediate stop: killing the $phase's processes" ;;
+      deadline) say "grace period over: killing the $phase's processes" ;;
+    esac
+  fi
   signalled=
   finish_unit
 }

@@ -28,7 +28,9 @@ describe.concurrent('the step supervisor with busybox alone on PATH', () => {
           `trap 'echo cleaned > "$BITBUCKET_CLONE_DIR/cleanup"; exit 6' TERM`,
           'sleep 300 & echo $! > "$BITBUCKET_CLONE_DIR/background.pid"',
           'echo ready > "$BITBUCKET_CLONE_DIR/ready"',
-          'sleep 30',
+          // `wait` lets the trap run at once: a foreground sleep caught between fork and exec would
+          // swallow its copy of the signal, and the shell runs traps only once its foreground child ends.
+          'sleep 30 & wait $!',
         ],
         stop: { graceSeconds: 20 },
       },

@@ -126,7 +126,9 @@ export function supervisorSuite(variant: ShellVariant): void {
           script: [
             `trap 'echo cleaned > "$BITBUCKET_CLONE_DIR/cleanup"; exit 7' TERM`,
             'echo ready > "$BITBUCKET_CLONE_DIR/ready"',
-            'sleep 30',
+            // `wait` lets the trap run at once: a foreground sleep caught between fork and exec would
+            // swallow its copy of the signal, and the shell runs traps only once its foreground child ends.
+            'sleep 30 & wait $!',
           ],
           afterScript: RECORD_EXIT_CODE,
           stop: { graceSeconds: 20 },
@@ -152,7 +154,9 @@ export function supervisorSuite(variant: ShellVariant): void {
           script: [
             `trap 'echo "cleaned after INT" > "$BITBUCKET_CLONE_DIR/cleanup"; exit 5' INT`,
             'echo ready > "$BITBUCKET_CLONE_DIR/ready"',
-            'sleep 30',
+            // `wait` lets the trap run at once: a foreground sleep caught between fork and exec would
+            // swallow its copy of the signal, and the shell runs traps only once its foreground child ends.
+            'sleep 30 & wait $!',
           ],
           afterScript: RECORD_EXIT_CODE,
           stop: { signal: 'INT', graceSeconds: 20 },
@@ -210,6 +214,25 @@ export function supervisorSuite(variant: ShellVariant): void {
       // The kill came after the grace, not before (and not long after).
       expect(run.msAfterStop).toBeGreaterThanOrEqual(GRACE * 1000);
       expect(run.msAfterStop).toBeLessThan(GRACE * 1000 + 5_000);
+    });
+
+    test('without a grace period a stop kills at once, as Bitbucket does, and the after-script still runs', async () => {
+      const run = await runStep(
+        variant,
+        {
+          script: countingScript('TERM'),
+          afterScript: RECORD_EXIT_CODE,
+          stop: { graceSeconds: 0 },
+        },
+        async ({ work, stop }) => {
+          await waitForFile(join(work, 'ready'));
+          stop('graceful');
+        },
+      );
+      expect(run.exit.status).toEqual({ outcome: 'stopped', exitCode: 137, stop: 'graceful' });
+      expect(existsSync(join(run.work, 'signals'))).toBe(false);
+      expect(afterSaw(run.work)).toBe('137');
+      expect(run.stderr).toContain("stop requested: killing the script's processes (no grace period)");
     });
 
     test('an untrapped SIGTERM ends the script with 143, which the after-script sees', async () => {
