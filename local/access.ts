@@ -17,6 +17,8 @@ export interface ServerInfo {
   readonly pid: number;
   readonly build: string;
   readonly port: number;
+  /** The embedded DynamoDB endpoint: any DynamoDB client (the AWS CLI too) can read the tables there. */
+  readonly dynamodb: string;
   readonly instance: string;
   readonly startedAt: number;
 }

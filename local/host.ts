@@ -29,6 +29,11 @@ export interface LocalHostOptions {
   /** Seconds a run's lease lasts without renewal; another engine adopts the run after that. */
   readonly leaseSeconds?: number;
   readonly environment?: NodeJS.ProcessEnv;
+  /**
+   * How long one minute of max-time lasts, in seconds (default 60). Only tests and demos shorten it,
+   * to watch a max-time stop without waiting a real minute; FINALE_MINUTE_SECONDS sets it for a server.
+   */
+  readonly minuteSeconds?: number;
 }
 
 export interface LocalHost {
@@ -87,6 +92,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     paths,
     repository: identity,
     ...(options.environment ? { environment: options.environment } : {}),
+    ...(options.minuteSeconds ? { minuteSeconds: options.minuteSeconds } : {}),
   });
   const core = createCore({
     store,

@@ -27,6 +27,8 @@ export interface TaskRunnerOptions {
   readonly environment?: NodeJS.ProcessEnv;
   /** Keep step workspaces after the step (for debugging); they are removed by default. */
   readonly keepWorkspaces?: boolean;
+  /** Seconds in a max-time minute (default 60; see LocalHostOptions.minuteSeconds). */
+  readonly minuteSeconds?: number;
 }
 
 function earlierSteps(steps: readonly StepSpec[], spec: StepSpec): StepSpec[] {
@@ -88,7 +90,7 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
         },
         cwd: workspace,
         stop: { signal: spec.stop.signal, graceSeconds: spec.stop.graceful ? spec.stop.graceSeconds : 0 },
-        maxTime: spec.maxTimeMinutes * 60,
+        maxTime: spec.maxTimeMinutes * (this.options.minuteSeconds ?? 60),
         afterScriptTimeout: AFTER_SCRIPT_SECONDS,
         output: log.fd,
       });
