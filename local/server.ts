@@ -58,6 +58,7 @@ export async function startServer(
     pid: process.pid,
     build: BUILD_ID,
     port,
+    dynamodb: host.dynamo.endpoint,
     instance: host.instance,
     startedAt: Date.now(),
   };
