@@ -34,15 +34,26 @@ function hundredSteps(): string {
 
 const generated = hundredSteps();
 
-describe('language', () => {
-  bench(`parse and validate the corpus (${corpus.length} files)`, () => {
-    for (const file of corpus) parsePipelineFile(file.text, file.name);
-  });
+// Enough samples for a stable median on a shared 2-core machine.
+const OPTIONS = { time: 5_000, iterations: 25 };
 
-  bench('parse and validate a generated 100-step pipeline', () => {
-    const result = parsePipelineFile(generated, 'generated.yml');
-    if (!result.ok) throw new Error('the generated pipeline should be valid');
-  });
+describe('language', () => {
+  bench(
+    `parse and validate the corpus (${corpus.length} files)`,
+    () => {
+      for (const file of corpus) parsePipelineFile(file.text, file.name);
+    },
+    OPTIONS,
+  );
+
+  bench(
+    'parse and validate a generated 100-step pipeline',
+    () => {
+      const result = parsePipelineFile(generated, 'generated.yml');
+      if (!result.ok) throw new Error('the generated pipeline should be valid');
+    },
+    OPTIONS,
+  );
 
   const parsed = corpus.flatMap((f) => {
     const r = parsePipelineFile(f.text, f.name);
