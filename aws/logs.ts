@@ -1,0 +1,64 @@
+// The API's LogReader on CloudWatch Logs: a step's log is its task's `prepare` stream (clone,
+// artifacts) followed by its `step` stream (the script), both written by awslogs in blocking mode.
+// The offset is the number of log events already read across the two streams.
+
+import {
+  type CloudWatchLogsClient,
+  GetLogEventsCommand,
+  type GetLogEventsCommandOutput,
+} from '@aws-sdk/client-cloudwatch-logs';
+import type { LogReader } from '../api/app';
+import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
+import { logStreamOf } from './task-definitions';
+
+const ACTIVE = new Set(['PENDING', 'WAITING', 'RUNNING']);
+/** Pages read per request: a follower asks again for the rest. */
+const MAX_PAGES = 5;
+
+export function cloudWatchLogReader(client: CloudWatchLogsClient, logGroup: string): LogReader {
+  /** Every event of a stream from the head, up to MAX_PAGES pages; `done` when the stream was read to its end. */
+  const readStream = async (stream: string): Promise<{ lines: string[]; done: boolean }> => {
+    const lines: string[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      let out: GetLogEventsCommandOutput;
+      try {
+        out = await client.send(
+          new GetLogEventsCommand({
+            logGroupName: logGroup,
+            logStreamName: stream,
+            startFromHead: true,
+            ...(token ? { nextToken: token } : {}),
+          }),
+        );
+      } catch (error) {
+        // The task has not written anything yet.
+        if (error instanceof Error && error.name === 'ResourceNotFoundException')
+          return { lines, done: true };
+        throw error;
+      }
+      for (const event of out.events ?? []) lines.push(event.message ?? '');
+      // CloudWatch signals the end by returning the token it was given.
+      if (!out.nextForwardToken || out.nextForwardToken === token) return { lines, done: true };
+      token = out.nextForwardToken;
+    }
+    return { lines, done: false };
+  };
+
+  return {
+    async read(run, step, offset) {
+      const record = run.steps[String(step)];
+      const ended = record !== undefined && !ACTIVE.has(record.status);
+      if (!record?.taskId) return { text: '', next: offset, complete: ended };
+      const streams = [TASK_CONTAINERS.prepare, TASK_CONTAINERS.step].map((container) =>
+        logStreamOf(container, record.taskId!),
+      );
+      const read = await Promise.all(streams.map(readStream));
+      const lines = read.flatMap((stream) => stream.lines);
+      const fresh = lines.slice(offset);
+      const text = fresh.map((line) => (line.endsWith('\n') ? line : `${line}\n`)).join('');
+      const next = Math.max(offset, lines.length);
+      return { text, next, complete: ended && read.every((stream) => stream.done) && offset >= lines.length };
+    },
+  };
+}

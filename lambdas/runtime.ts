@@ -1,0 +1,145 @@
+// What every Finale Lambda shares: its configuration, the store, the core bound to AWS ports, the
+// repository host from its secret, and the Powertools logger. Everything is built on first use and
+// kept for the life of the Lambda container; SDK clients are imported one service at a time.
+
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { parseArn } from '../aws/arn';
+import { awsExecutor } from '../aws/executor';
+import { createHost, parseHostConfig, type RepositoryHost } from '../aws/hosts/index';
+import { sfnOrchestrator } from '../aws/orchestrator';
+import { type SecretReader, secretReader } from '../aws/secrets';
+import { createStateMachines } from '../aws/state-machines';
+import { ecsTaskControl } from '../aws/task-control';
+import { createTaskDefinitions } from '../aws/task-definitions';
+import { type Core, createCore, createPlanSource } from '../core/index';
+import type { Executor } from '../core/start';
+import { createDocumentClient } from '../store/client';
+import { createStore, type Store, systemClock } from '../store/store';
+import { type LambdaConfig, readConfig } from './config';
+
+export const logger = new Logger({ serviceName: 'finale' });
+
+/** A value made on first use, then kept (a failed attempt is retried on the next call). */
+export function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    if (!made) {
+      const value = make();
+      if (value instanceof Promise) value.catch(() => (made = undefined));
+      made = { value };
+    }
+    return made.value;
+  };
+}
+
+export function awsStore(config: Pick<LambdaConfig, 'tables'>): Store {
+  return createStore({ client: createDocumentClient(), tables: config.tables, clock: systemClock });
+}
+
+export interface AwsClients {
+  readonly sfn: SFNClient;
+  readonly ecs: ECSClient;
+}
+
+export function awsClients(): AwsClients {
+  return { sfn: new SFNClient({}), ecs: new ECSClient({}) };
+}
+
+/** The core with Step Functions' task tokens and ECS StopTask. */
+export function awsCore(store: Store, clients: AwsClients, cluster: string): Core {
+  return createCore({
+    store,
+    orchestrator: sfnOrchestrator(clients.sfn),
+    tasks: ecsTaskControl({ client: clients.ecs, cluster }),
+    clock: systemClock,
+    plans: createPlanSource(store),
+  });
+}
+
+export type ExecutorConfig = Pick<
+  LambdaConfig,
+  | 'tables'
+  | 'cluster'
+  | 'subnets'
+  | 'securityGroups'
+  | 'assignPublicIp'
+  | 'stateMachineRoleArn'
+  | 'taskRoleArn'
+  | 'executionRoleArn'
+  | 'logGroup'
+  | 'controlFunctionArn'
+  | 'hostTokenSecretArn'
+  | 'artifactsBucket'
+  | 'agentImage'
+  | 'resourcePrefix'
+>;
+
+export const EXECUTOR_CONFIG: readonly (keyof ExecutorConfig)[] = [
+  'tables',
+  'cluster',
+  'subnets',
+  'securityGroups',
+  'assignPublicIp',
+  'stateMachineRoleArn',
+  'taskRoleArn',
+  'executionRoleArn',
+  'logGroup',
+  'controlFunctionArn',
+  'hostTokenSecretArn',
+  'artifactsBucket',
+  'agentImage',
+  'resourcePrefix',
+];
+
+/** Step Functions + ECS: what starts a run's execution. Region and account come from the control Lambda's ARN. */
+export function awsExecutorFrom(config: ExecutorConfig, clients: AwsClients, store: Store): Executor {
+  const { region, account, partition } = parseArn(config.controlFunctionArn);
+  return awsExecutor({
+    sfn: clients.sfn,
+    store,
+    environment: {
+      controlFunctionArn: config.controlFunctionArn,
+      cluster: config.cluster,
+      subnets: config.subnets,
+      securityGroups: config.securityGroups,
+      assignPublicIp: config.assignPublicIp,
+    },
+    taskDefinitions: createTaskDefinitions(clients.ecs, {
+      prefix: config.resourcePrefix,
+      region,
+      agentImage: config.agentImage,
+      taskRoleArn: config.taskRoleArn,
+      executionRoleArn: config.executionRoleArn,
+      logGroup: config.logGroup,
+      tables: { plans: config.tables.plans, runs: config.tables.runs },
+      hostTokenSecretArn: config.hostTokenSecretArn,
+      artifactsBucket: config.artifactsBucket,
+    }),
+    stateMachines: createStateMachines(clients.sfn, {
+      prefix: config.resourcePrefix,
+      region,
+      account,
+      partition,
+      roleArn: config.stateMachineRoleArn,
+    }),
+  });
+}
+
+export function awsSecrets(): SecretReader {
+  return secretReader(new SecretsManagerClient({}));
+}
+
+/** The repository host from its secret, rebuilt when the secret's value changes (rotation). */
+export function hostFromSecret(secrets: SecretReader, secretArn: string): () => Promise<RepositoryHost> {
+  let current: { text: string; host: RepositoryHost } | undefined;
+  return async () => {
+    const text = await secrets.get(secretArn);
+    if (current?.text !== text) current = { text, host: createHost(parseHostConfig(text)) };
+    return current.host;
+  };
+}
+
+export { readConfig };

@@ -1,0 +1,190 @@
+// The webhook Lambda (an HTTP API route without gateway auth): verify the signature over the raw body,
+// dedupe the delivery, translate the payload into triggers, and start one run per trigger. Every
+// answer says why; nothing starts unless the signature is right and the delivery is new.
+
+import { parseArn } from '../../aws/arn';
+import type { RepositoryHost } from '../../aws/hosts/host';
+import type { Clock } from '../../core/contract';
+import { FinaleError } from '../../core/errors';
+import type { Executor } from '../../core/start';
+import { selectPipeline } from '../../statemachine/language/select';
+import type { Store } from '../../store/store';
+import { type HttpApiEvent, type HttpApiResult, json, rawBody } from '../http';
+import {
+  awsClients,
+  awsExecutorFrom,
+  awsSecrets,
+  awsStore,
+  EXECUTOR_CONFIG,
+  hostFromSecret,
+  logger,
+  once,
+  readConfig,
+} from '../runtime';
+import { startRun } from '../starts';
+import { verifySignature } from './signature';
+import { deliveryOf, SOURCE_NAMES } from './sources';
+import { MalformedPayload, type Skipped, translate } from './translate';
+
+/** Bitbucket sends at most 256 KB, GitHub's pushes are far below this: anything bigger is not a webhook. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** How long a delivery id is remembered: replays within it are refused. */
+export const DELIVERY_TTL_SECONDS = 30 * 24 * 3600;
+/** Runs one delivery may start; the rest are skipped with a reason (the answer must come within 30 s). */
+export const MAX_RUNS_PER_DELIVERY = 10;
+
+export interface WebhookDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly executor: Executor;
+  readonly host: () => Promise<RepositoryHost>;
+  readonly secret: () => Promise<string>;
+  readonly region: string;
+  readonly log: Pick<typeof logger, 'info' | 'warn' | 'error'>;
+}
+
+export interface StartedSummary {
+  readonly runId: string;
+  readonly buildNumber: number;
+  readonly pipeline: string;
+  readonly ref: string;
+  readonly commit: string;
+}
+
+export function createWebhookHandler(getDeps: () => WebhookDeps | Promise<WebhookDeps>) {
+  return async function webhook(event: HttpApiEvent): Promise<HttpApiResult> {
+    try {
+      return await receive(event, await getDeps());
+    } catch (error) {
+      // The host retries a failed delivery; its id is already recorded, so the retry answers 202.
+      logger.error('webhook failed', { error });
+      return json(500, { error: `Finale could not handle the delivery: ${(error as Error).message}` });
+    }
+  };
+}
+
+async function receive(event: HttpApiEvent, deps: WebhookDeps): Promise<HttpApiResult> {
+  const body = rawBody(event);
+  if (body.length > MAX_BODY_BYTES) {
+    return json(413, {
+      error: `the body is ${body.length} bytes; a webhook delivery is at most ${MAX_BODY_BYTES}`,
+    });
+  }
+  const delivery = deliveryOf(event);
+  if (!delivery) {
+    return json(400, {
+      error: 'not a webhook delivery: expected X-Event-Key (Bitbucket) or X-GitHub-Event (GitHub)',
+    });
+  }
+  if (!verifySignature(body, delivery.signature, await deps.secret())) {
+    deps.log.warn('webhook signature rejected', { source: delivery.source, event: delivery.event });
+    const header = delivery.source === 'github' ? 'X-Hub-Signature-256' : 'X-Hub-Signature';
+    return json(401, {
+      error: delivery.signature
+        ? `the ${header} signature does not match this body and Finale's webhook secret`
+        : `the delivery is not signed: set the webhook's secret so that ${SOURCE_NAMES[delivery.source]} sends ${header}`,
+    });
+  }
+  if (!delivery.deliveryId) return json(400, { error: 'the delivery has no delivery id header' });
+
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body.toString('utf8'));
+  } catch {
+    return json(400, { error: 'the body is not JSON' });
+  }
+  let translation: ReturnType<typeof translate>;
+  try {
+    translation = translate(delivery.source, delivery.event, payload);
+  } catch (error) {
+    if (error instanceof MalformedPayload) return json(400, { error: error.message });
+    throw error;
+  }
+  const fresh = await deps.store.deliveries.markSeen(
+    `${delivery.source}:${delivery.deliveryId}`,
+    DELIVERY_TTL_SECONDS,
+  );
+  if (!fresh)
+    return json(202, { started: [], reason: `delivery ${delivery.deliveryId} was already received` });
+  if (translation.kind === 'ignored') return json(202, { started: [], reason: translation.reason });
+
+  const host = await deps.host();
+  if (host.kind !== delivery.source) {
+    return json(202, {
+      started: [],
+      reason: `this Finale serves ${SOURCE_NAMES[host.kind]} repositories, not ${SOURCE_NAMES[delivery.source]}`,
+    });
+  }
+  const started: StartedSummary[] = [];
+  const skipped: Skipped[] = [...translation.skipped];
+  const starts = {
+    ...deps,
+    host,
+    warn: (message: string, error: unknown) => deps.log.warn(message, { error }),
+  };
+  for (const [index, trigger] of translation.triggers.entries()) {
+    const ref = trigger.record.ref;
+    if (index >= MAX_RUNS_PER_DELIVERY) {
+      skipped.push({ ref, reason: `one delivery starts at most ${MAX_RUNS_PER_DELIVERY} runs` });
+      continue;
+    }
+    try {
+      const { run } = await startRun(
+        {
+          repository: translation.repository,
+          trigger: trigger.record,
+          choose: (file) => selectPipeline(file, trigger.event),
+          user: translation.actor,
+        },
+        starts,
+      );
+      started.push({
+        runId: run.runId,
+        buildNumber: run.buildNumber,
+        pipeline: run.pipeline,
+        ref,
+        commit: run.trigger.commit,
+      });
+      deps.log.info('run started', {
+        runId: run.runId,
+        repository: run.repository,
+        pipeline: run.pipeline,
+        ref,
+      });
+    } catch (error) {
+      // The user's mistakes (no pipeline, an invalid file) are answers; anything else is Finale's failure.
+      if (!(error instanceof FinaleError) || !['NoPipeline', 'InvalidPipeline'].includes(error.name))
+        throw error;
+      skipped.push({ ref, reason: error.message });
+    }
+  }
+  if (started.length === 0) {
+    return json(202, {
+      started,
+      skipped,
+      reason: skipped.length
+        ? skipped.map((skip) => `${skip.ref}: ${skip.reason}`).join('; ')
+        : 'the delivery carries no change',
+    });
+  }
+  return json(201, { started, skipped });
+}
+
+const WEBHOOK_CONFIG = [...EXECUTOR_CONFIG, 'webhookSecretArn'] as const;
+
+export const handler = createWebhookHandler(
+  once(() => {
+    const config = readConfig(WEBHOOK_CONFIG);
+    const store = awsStore(config);
+    const secrets = awsSecrets();
+    return {
+      store,
+      clock: { now: () => Date.now() },
+      executor: awsExecutorFrom(config, awsClients(), store),
+      host: hostFromSecret(secrets, config.hostTokenSecretArn),
+      secret: () => secrets.get(config.webhookSecretArn),
+      region: parseArn(config.controlFunctionArn).region,
+      log: logger,
+    };
+  }),
+);
