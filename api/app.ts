@@ -20,6 +20,8 @@ export interface StartRunRequest {
   readonly file: string;
   readonly branch?: string;
   readonly variables: Readonly<Record<string, string>>;
+  /** The caller's shell environment, for the steps of a local run (the local server only). */
+  readonly environment?: Readonly<Record<string, string>>;
   readonly caller: Caller;
 }
 
@@ -59,6 +61,7 @@ const StartBody = z
     file: z.string().min(1).default('bitbucket-pipelines.yml'),
     branch: z.string().min(1).optional(),
     variables: z.record(z.string(), z.string()).default({}),
+    environment: z.record(z.string(), z.string()).optional(),
   })
   .strict();
 const StopBody = z
@@ -136,6 +139,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       file: request.file,
       variables: request.variables,
       caller: c.get('caller'),
+      ...(request.environment ? { environment: request.environment } : {}),
       ...(request.pipeline ? { pipeline: request.pipeline } : {}),
       ...(request.branch ? { branch: request.branch } : {}),
     });

@@ -65,7 +65,13 @@ export class ApiClient {
     });
   }
 
-  startRun(request: { file: string; pipeline?: string; branch?: string; variables: Record<string, string> }) {
+  startRun(request: {
+    file: string;
+    pipeline?: string;
+    branch?: string;
+    variables: Record<string, string>;
+    environment?: Record<string, string>;
+  }) {
     return this.call<StartedRunView>('POST', '/runs', request);
   }
 

@@ -118,7 +118,9 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     });
     executions.set(run.runId, execution);
     void execution.done.finally(() => {
-      if (executions.get(run.runId) === execution) executions.delete(run.runId);
+      if (executions.get(run.runId) !== execution) return;
+      executions.delete(run.runId);
+      tasks.forget(run.runId);
     });
   };
   const executor: Executor = {
@@ -172,6 +174,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
                 const runPaths = paths.run(run.runId);
                 await mkdir(runPaths.dir, { recursive: true });
                 await rename(pending, runPaths.source);
+                if (request.environment) tasks.setEnvironment(run.runId, request.environment);
                 await executor.start(run, plan);
               },
             },

@@ -39,6 +39,8 @@ function earlierSteps(steps: readonly StepSpec[], spec: StepSpec): StepSpec[] {
 
 export class LocalTaskRunner implements LocalTasks, TaskControl {
   private readonly running = new Map<string, RunningTask>();
+  /** Per run: the environment of whoever started it (`finale run` sends the caller's shell). */
+  private readonly environments = new Map<string, NodeJS.ProcessEnv>();
   private core?: Core;
 
   constructor(private readonly options: TaskRunnerOptions) {}
@@ -46,6 +48,15 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
   /** The core needs the runner (as TaskControl) and the runner the core: wired after both exist. */
   attach(core: Core): void {
     this.core = core;
+  }
+
+  /** Steps of `runId` inherit `environment` instead of the server's; forgotten with forget(). */
+  setEnvironment(runId: string, environment: NodeJS.ProcessEnv): void {
+    this.environments.set(runId, environment);
+  }
+
+  forget(runId: string): void {
+    this.environments.delete(runId);
   }
 
   /** Task ids of the steps running now. */
@@ -75,7 +86,9 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
     await mkdir(join(paths.dir, 'logs'), { recursive: true });
     const workspace = await prepareWorkspace(paths, spec, earlierSteps(plan.steps, spec));
     const inherited = Object.fromEntries(
-      Object.entries(this.options.environment ?? process.env).filter(([name]) => !name.startsWith('FINALE_')),
+      Object.entries(this.environments.get(run.runId) ?? this.options.environment ?? process.env).filter(
+        ([name]) => !name.startsWith('FINALE_'),
+      ),
     );
     const log = await open(paths.log(spec.index), 'a');
     let supervisor: SupervisorProcess;

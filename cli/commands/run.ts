@@ -191,7 +191,16 @@ Exit codes: 0 successful, 1 failed, 2 invalid pipeline or usage, 130 stopped.`,
       const transport = await localTransport();
       const client = new ApiClient(transport);
       const file = relative(transport.paths.root, resolve(options.file));
-      const started = await client.startRun({ file, variables, ...(pipeline ? { pipeline } : {}) });
+      // Steps run as if from this shell: they get its environment (and Bitbucket's variables).
+      const environment = Object.fromEntries(
+        Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      );
+      const started = await client.startRun({
+        file,
+        variables,
+        environment,
+        ...(pipeline ? { pipeline } : {}),
+      });
       const { run } = started;
       const renderer = options.json
         ? silentRenderer()

@@ -27,7 +27,10 @@ import {
 const FINAL = '[Final Step] Cleanup';
 
 /** Build → Work → Publish, then a final step; Work is given per test. */
-function pipeline(work: { script: string[]; after?: string[]; extra?: string }, final: string[] = ['echo final >> "$MARKERS/final"']) {
+function pipeline(
+  work: { script: string[]; after?: string[]; extra?: string },
+  final: string[] = ['echo final >> "$MARKERS/final"'],
+) {
   const list = (items: string[]) => items.map((item) => `          - ${JSON.stringify(item)}`).join('\n');
   return `pipelines:
   default:
@@ -64,7 +67,10 @@ afterEach(async () => {
   host = undefined;
 });
 
-async function open(yaml: string, options: { minuteSeconds?: number } = {}): Promise<{ box: Sandbox; host: LocalHost }> {
+async function open(
+  yaml: string,
+  options: { minuteSeconds?: number } = {},
+): Promise<{ box: Sandbox; host: LocalHost }> {
   const box = sandbox(yaml);
   host = await openHost(box, options);
   await host.core.setSetting({ repository: host.repository, caller: BOB, key: 'stop-timeout', value: '1' });
@@ -151,7 +157,10 @@ describe('fault matrix', () => {
     it('drain: the running step finishes, nothing else starts, then the final step', async () => {
       const { box, host } = await open(
         pipeline({
-          script: ['echo started >> "$MARKERS/work-started"', 'while [ ! -e "$MARKERS/release-work" ]; do sleep 0.05; done'],
+          script: [
+            'echo started >> "$MARKERS/work-started"',
+            'while [ ! -e "$MARKERS/release-work" ]; do sleep 0.05; done',
+          ],
         }),
       );
       const { runId } = await start(host);
@@ -187,7 +196,9 @@ describe('fault matrix', () => {
   });
 
   it('5. stopped while waiting for approval: the manual step never runs, the final step does', async () => {
-    const { box, host } = await open(pipeline({ script: ['echo working >> "$MARKERS/work"'], extra: '        trigger: manual\n' }));
+    const { box, host } = await open(
+      pipeline({ script: ['echo working >> "$MARKERS/work"'], extra: '        trigger: manual\n' }),
+    );
     const { runId } = await start(host);
     await until('the run to pause', async () => (await runOf(host, runId)).status === 'PAUSED');
     await host.core.stop({ runId, caller: ALICE });
@@ -228,7 +239,10 @@ describe('fault matrix', () => {
 
   it('8. the after-script fails: the step result and the run are unchanged', async () => {
     const { box, host } = await open(
-      pipeline({ script: ['echo working'], after: ['echo "$BITBUCKET_EXIT_CODE" >> "$MARKERS/work-after"', 'exit 9'] }),
+      pipeline({
+        script: ['echo working'],
+        after: ['echo "$BITBUCKET_EXIT_CODE" >> "$MARKERS/work-after"', 'exit 9'],
+      }),
     );
     const run = await settle(host, (await start(host)).runId);
     expect(run.status).toBe('SUCCESSFUL');
@@ -239,7 +253,9 @@ describe('fault matrix', () => {
   });
 
   it('9. the final step fails: the run fails', async () => {
-    const { box, host } = await open(pipeline({ script: ['echo working'] }, ['echo final >> "$MARKERS/final"', 'exit 5']));
+    const { box, host } = await open(
+      pipeline({ script: ['echo working'] }, ['echo final >> "$MARKERS/final"', 'exit 5']),
+    );
     const run = await settle(host, (await start(host)).runId);
     expect(run.status).toBe('FAILED');
     expect(run.reason).toBe('finalFailed');
@@ -279,10 +295,20 @@ describe('fault matrix', () => {
 
   it('11. a non-admin stop under stop-policy admins is refused, and the run goes on', async () => {
     const { box, host } = await open(
-      pipeline({ script: ['echo started >> "$MARKERS/work-started"', 'while [ ! -e "$MARKERS/release-work" ]; do sleep 0.05; done'] }),
+      pipeline({
+        script: [
+          'echo started >> "$MARKERS/work-started"',
+          'while [ ! -e "$MARKERS/release-work" ]; do sleep 0.05; done',
+        ],
+      }),
     );
     await host.core.setSetting({ repository: host.repository, caller: BOB, key: 'admins', value: BOB.user });
-    await host.core.setSetting({ repository: host.repository, caller: BOB, key: 'stop-policy', value: 'admins' });
+    await host.core.setSetting({
+      repository: host.repository,
+      caller: BOB,
+      key: 'stop-policy',
+      value: 'admins',
+    });
     const { runId } = await start(host);
     await marker(box, 'work-started');
     await expect(host.core.stop({ runId, caller: ALICE })).rejects.toThrow(/admins|bob@example\.com/);

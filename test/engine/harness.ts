@@ -70,7 +70,11 @@ export function stepsOf(run: RunRecord): StepRecord[] {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `check` holds (the engine works in other processes and timers). */
-export async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -82,7 +86,11 @@ export async function until<T>(what: string, check: () => Promise<T | undefined 
 
 /** Waits until a marker file exists (a script got that far). */
 export function marker(box: Sandbox, name: string, timeoutMs?: number): Promise<string> {
-  return until(`marker ${name}`, async () => existsSync(join(box.markers, name)) && readMarker(box, name), timeoutMs);
+  return until(
+    `marker ${name}`,
+    async () => existsSync(join(box.markers, name)) && readMarker(box, name),
+    timeoutMs,
+  );
 }
 
 export function readMarker(box: Sandbox, name: string): string {

@@ -61,9 +61,10 @@ function intervals(lines: readonly string[]): Interval[] {
 
 function expectNoOverlap(list: readonly Interval[]) {
   for (let i = 1; i < list.length; i++) {
-    expect(list[i]!.start, `build ${list[i]!.build} started before build ${list[i - 1]!.build} ended`).toBeGreaterThanOrEqual(
-      list[i - 1]!.end,
-    );
+    expect(
+      list[i]!.start,
+      `build ${list[i]!.build} started before build ${list[i - 1]!.build} ended`,
+    ).toBeGreaterThanOrEqual(list[i - 1]!.end);
   }
 }
 
@@ -72,9 +73,15 @@ describe('deployment locks on the embedded engine', () => {
     const box = sandbox(DEPLOY('sleep 0.4'));
     host = await openHost(box);
     const first = await start(host);
-    await until('the first run to hold the lock', async () => (await runOf(host!, first.runId)).locks['deployment:production']);
+    await until(
+      'the first run to hold the lock',
+      async () => (await runOf(host!, first.runId)).locks['deployment:production'],
+    );
     const second = await start(host);
-    await until('the second run to queue', async () => (await runOf(host!, second.runId)).waiting?.kind === 'lock');
+    await until(
+      'the second run to queue',
+      async () => (await runOf(host!, second.runId)).waiting?.kind === 'lock',
+    );
     const [a, b] = await Promise.all([settle(host, first.runId), settle(host, second.runId)]);
     expect([a.status, b.status]).toEqual(['SUCCESSFUL', 'SUCCESSFUL']);
     const deploys = intervals(markerLines(box, 'deploys'));
@@ -91,7 +98,10 @@ describe('deployment locks on the embedded engine', () => {
     const holder = await start(host);
     await until('the holder to deploy', async () => markerLines(box, 'deploys').length === 1);
     const waiter = await start(host);
-    await until('the waiter to queue', async () => (await runOf(host!, waiter.runId)).waiting?.kind === 'lock');
+    await until(
+      'the waiter to queue',
+      async () => (await runOf(host!, waiter.runId)).waiting?.kind === 'lock',
+    );
     await host.core.stop({ runId: waiter.runId, caller: ALICE });
     const stopped = await settle(host, waiter.runId);
     expect(stopped.status).toBe('STOPPED');
@@ -99,7 +109,11 @@ describe('deployment locks on the embedded engine', () => {
     expect(markerLines(box, 'final')).toEqual([String(waiter.buildNumber)]);
     const locks = await host.core.listLocks(host.repository);
     expect(locks).toEqual([
-      expect.objectContaining({ key: 'deployment:production', holder: expect.objectContaining({ runId: holder.runId }), waiters: [] }),
+      expect.objectContaining({
+        key: 'deployment:production',
+        holder: expect.objectContaining({ runId: holder.runId }),
+        waiters: [],
+      }),
     ]);
     await writeFile(`${box.markers}/release`, '');
     const done = await settle(host, holder.runId);
