@@ -66,7 +66,7 @@ interface ParallelUnit {
   readonly name: string;
   readonly check: string;
   readonly failFast: boolean;
-  readonly branches: readonly (StepUnit & { readonly notCompleted: string })[];
+  readonly branches: readonly (StepUnit & { readonly notCompleted: string; readonly failFast: boolean })[];
 }
 
 type Unit = StepUnit | ParallelUnit;
@@ -124,7 +124,12 @@ function planUnits(
       const name = names.claim('Parallel: ', live.map(({ spec }) => spec.name).join(', '));
       const branches = live.map(({ spec, step }) => {
         const unit = stepUnit(spec, ownGate(spec, step.trigger === 'manual'));
-        return { ...unit, notCompleted: names.claim('Not completed: ', unit.task) };
+        // A step's own fail-fast makes the group fail fast when that step fails.
+        return {
+          ...unit,
+          failFast: item.failFast || step.failFast === true,
+          notCompleted: names.claim('Not completed: ', unit.task),
+        };
       });
       const check = names.claim('Check: ', name);
       units.push({ kind: 'parallel', name, check, failFast: item.failFast, branches });
@@ -256,10 +261,7 @@ function buildDefinition(
         branch,
         '',
         (resultPath) => catchAll(branch.notCompleted, resultPath),
-        {
-          failFast: unit.failFast,
-          steps: siblings,
-        },
+        { failFast: branch.failFast, steps: siblings },
       );
       // A branch that could not complete reports {ok: false}; the group check routes to Finalize.
       own[branch.notCompleted] = { Type: 'Pass', Result: { ok: false }, End: true };

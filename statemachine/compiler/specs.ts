@@ -10,6 +10,7 @@ import type {
   Step,
   StepSize,
 } from '../language/model';
+import { pipeCommand } from '../language/pipes';
 import type { LockSpec, StepSpec, StopSettings } from './plan';
 import { fargateSizeOf } from './sizes';
 
@@ -37,12 +38,6 @@ export interface Specs {
   readonly steps: readonly StepSpec[];
   readonly locks: readonly LockSpec[];
   readonly notes: readonly string[];
-}
-
-/** A pipe needs Docker, which Fargate cannot give a step: the step fails there, visibly. */
-export function pipeCommand(entry: Extract<ScriptEntry, { kind: 'pipe' }>): string {
-  const quoted = `'finale: "pipe: ${entry.pipe.replace(/'/g, `'\\''`)}" cannot run here (pipes need Docker); failing the step'`;
-  return `echo ${quoted} >&2; exit 1`;
 }
 
 function scriptLines(entries: readonly ScriptEntry[]): string[] {
