@@ -67,11 +67,15 @@ to_cs() {
   cs=$((${int:-0} * 100 + 1$frac - 100))
 }
 
-# Centiseconds to a `sleep` argument in $secs.
+# Centiseconds to seconds ("30", "0.05") in $secs, for sleep and the log.
 to_secs() {
+  secs=$(($1 / 100))
   rest=$(($1 % 100))
-  [ "$rest" -lt 10 ] && rest=0$rest
-  secs=$(($1 / 100)).$rest
+  if [ "$rest" -ge 10 ]; then
+    secs=$secs.$rest
+  elif [ "$rest" -gt 0 ]; then
+    secs=$secs.0$rest
+  fi
 }
 
 # A monotonic-enough clock in centiseconds, in $now. /proc/uptime is read without forking;
@@ -213,6 +217,9 @@ trap 'on_stop_request TERM' TERM
 trap 'on_stop_request INT' INT
 trap on_immediate USR1
 trap wake CHLD
+# A log reader that went away must not take the supervisor with it. Caught, not ignored, so that
+# the script still starts with the default action.
+trap : PIPE
 
 # Logs the stop requests that change nothing: during a stop, and during the after-script.
 note_requests() {

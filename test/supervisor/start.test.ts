@@ -54,4 +54,22 @@ describe('startSupervisor', () => {
     expect(readFileSync(log, 'utf8')).toMatch(/^bash \d+\.\d+/m);
     expect(supervisor.stdout).toBeNull();
   });
+
+  test('outlives a log reader that went away', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'finale-start-'));
+    const supervisor = await startSupervisor({
+      dir,
+      cwd: dir,
+      script: ['echo ready > ready', 'sleep 0.5'],
+      afterScript: ['exit 3'],
+    });
+    await waitForFile(join(dir, 'ready'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Closing the pipes' read ends: the after-script dies of SIGPIPE on its first echo line, and the
+    // supervisor's message about that hits EPIPE.
+    supervisor.stdout?.destroy();
+    supervisor.stderr?.destroy();
+    const exit = await supervisor.exited;
+    expect(exit).toMatchObject({ code: 0, signal: null, outcome: 'succeeded' });
+  });
 });
