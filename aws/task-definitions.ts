@@ -19,6 +19,7 @@ import {
 import { LAMBDA_ENV } from '../lambdas/config';
 import type { StepSpec } from '../statemachine/compiler/plan';
 import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
+import type { TableName, TableNames } from '../store/tables';
 
 /** Fargate's ceiling for a container's stopTimeout (seconds between SIGTERM and SIGKILL). */
 export const MAX_STOP_TIMEOUT = 120;
@@ -33,8 +34,8 @@ export interface TaskDefinitionSettings {
   readonly taskRoleArn: string;
   readonly executionRoleArn: string;
   readonly logGroup: string;
-  /** Table names and secrets the prepare and agent containers read. */
-  readonly tables: { readonly plans: string; readonly runs: string };
+  /** Table names and secrets the prepare and agent containers read (the task role limits what they may do). */
+  readonly tables: TableNames;
   readonly hostTokenSecretArn: string;
   readonly artifactsBucket: string;
 }
@@ -95,8 +96,11 @@ export function taskDefinitionFor(
     { sourceVolume: 'workspace', containerPath: TASK_PATHS.workspace, readOnly: false },
   ];
   const finaleEnvironment = [
-    { name: LAMBDA_ENV.tables.plans, value: settings.tables.plans },
-    { name: LAMBDA_ENV.tables.runs, value: settings.tables.runs },
+    { name: 'AWS_REGION', value: settings.region },
+    ...(Object.keys(LAMBDA_ENV.tables) as TableName[]).map((table) => ({
+      name: LAMBDA_ENV.tables[table],
+      value: settings.tables[table],
+    })),
     { name: LAMBDA_ENV.hostTokenSecretArn, value: settings.hostTokenSecretArn },
     { name: LAMBDA_ENV.artifactsBucket, value: settings.artifactsBucket },
   ];

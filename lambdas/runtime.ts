@@ -114,7 +114,7 @@ export function awsExecutorFrom(config: ExecutorConfig, clients: AwsClients, sto
       taskRoleArn: config.taskRoleArn,
       executionRoleArn: config.executionRoleArn,
       logGroup: config.logGroup,
-      tables: { plans: config.tables.plans, runs: config.tables.runs },
+      tables: config.tables,
       hostTokenSecretArn: config.hostTokenSecretArn,
       artifactsBucket: config.artifactsBucket,
     }),

@@ -1,0 +1,67 @@
+// Finale's step-task program, bundled into Finale's agent image: `prepare` or `agent` (see those
+// modules). Everything it needs comes from its environment: the task's overrides (run, step, plan),
+// and the table names, host secret and artifacts bucket the task definition sets.
+
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createHost, parseHostConfig } from '../aws/hosts/index';
+import { secretReader } from '../aws/secrets';
+import { createPlanSource } from '../core/deps';
+import { taskEnded } from '../core/task-hooks';
+import { readConfig } from '../lambdas/config';
+import { createDocumentClient } from '../store/client';
+import { createStore, systemClock } from '../store/store';
+import supervisorText from '../supervisor/supervisor.sh';
+import { runAgent } from './agent';
+import { s3Artifacts } from './artifacts';
+import { agentPaths } from './paths';
+import { prepare } from './prepare';
+import { taskIdentity } from './task';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(mode: string | undefined): Promise<number> {
+  if (mode !== 'prepare' && mode !== 'agent') {
+    log('usage: finale-agent prepare|agent');
+    return 2;
+  }
+  const config = readConfig(['tables', 'hostTokenSecretArn', 'artifactsBucket']);
+  const store = createStore({ client: createDocumentClient(), tables: config.tables, clock: systemClock });
+  const paths = agentPaths();
+  const task = taskIdentity();
+  const artifacts = s3Artifacts(new S3Client({}), config.artifactsBucket, paths.dir);
+  if (mode === 'prepare') {
+    const secrets = secretReader(new SecretsManagerClient({}));
+    await prepare({
+      task,
+      paths,
+      store,
+      host: async () => createHost(parseHostConfig(await secrets.get(config.hostTokenSecretArn))),
+      artifacts,
+      supervisorText,
+      log,
+    });
+    return 0;
+  }
+  const plans = createPlanSource(store);
+  const agent = runAgent({
+    task,
+    paths,
+    store,
+    taskEnded: (runId, step, end) => taskEnded(runId, step, end, { store, plans }),
+    artifacts,
+    log,
+  });
+  // The agent must outlive the step: SIGTERM is a stop request to pass on, never a reason to exit.
+  process.on('SIGTERM', () => void agent.stop());
+  process.on('SIGINT', () => void agent.stop());
+  return agent.done;
+}
+
+main(process.argv[2]).then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    log(`finale ${process.argv[2] ?? ''}: ${error.message}`);
+    process.exit(process.argv[2] === 'agent' ? 242 : 1);
+  },
+);

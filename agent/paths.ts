@@ -1,0 +1,38 @@
+// Where the step task's shared volumes are, as every container of the task sees them.
+
+import { join } from 'node:path';
+import { TASK_PATHS } from '../aws/task-definitions';
+
+export interface AgentPaths {
+  /** The supervisor's directory: script files, env file, status, output variables. */
+  readonly dir: string;
+  /** The clone: BITBUCKET_CLONE_DIR. */
+  readonly workspace: string;
+  readonly script: string;
+  readonly afterScript: string;
+  readonly env: string;
+  readonly start: string;
+  readonly supervisor: string;
+  /** The supervisor's pid, written by start.sh (the containers share a PID namespace). */
+  readonly supervisorPid: string;
+  /** Its appearance asks the supervisor for a graceful stop. */
+  readonly cancel: string;
+  /** Written by prepare when it could not prepare the step: the agent ends the task with it. */
+  readonly prepareError: string;
+}
+
+export function agentPaths(env: NodeJS.ProcessEnv = process.env): AgentPaths {
+  const dir = env.FINALE_DIR || TASK_PATHS.finale;
+  return {
+    dir,
+    workspace: env.FINALE_WORKSPACE || TASK_PATHS.workspace,
+    script: join(dir, 'script.sh'),
+    afterScript: join(dir, 'after-script.sh'),
+    env: join(dir, 'env'),
+    start: join(dir, 'start.sh'),
+    supervisor: join(dir, 'supervisor.sh'),
+    supervisorPid: join(dir, 'supervisor.pid'),
+    cancel: join(dir, 'cancel'),
+    prepareError: join(dir, 'prepare.error'),
+  };
+}

@@ -1,0 +1,89 @@
+// `prepare`: the non-essential first container of a step task. It fills the two shared volumes — the
+// clone with earlier steps' artifacts in /workspace; script files, env file, start.sh and
+// supervisor.sh in /finale — and opens them to the step's user, whatever uid its image runs as.
+// When anything fails it leaves prepare.error behind, which the agent reports as the step's error.
+
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { RepositoryHost } from '../aws/hosts/host';
+import { bitbucketVariables } from '../core/variables';
+import type { Store } from '../store/store';
+import { renderStep } from '../supervisor/render';
+import { type ArtifactStore, artifactKey } from './artifacts';
+import { renderEnvFile, renderStartScript, supervisorEnvironment } from './env-file';
+import { cloneCommit } from './git';
+import type { AgentPaths } from './paths';
+import { earlierSteps, loadStep, repositoryIdentity, type TaskIdentity } from './task';
+
+const run = promisify(execFile);
+
+export interface PrepareDeps {
+  readonly task: TaskIdentity;
+  readonly paths: AgentPaths;
+  readonly store: Pick<Store, 'plans' | 'runs'>;
+  readonly host: () => Promise<Pick<RepositoryHost, 'cloneAccess'>>;
+  readonly artifacts: ArtifactStore;
+  readonly supervisorText: string;
+  readonly log: (line: string) => void;
+}
+
+export async function prepare(deps: PrepareDeps): Promise<void> {
+  const { paths, log } = deps;
+  try {
+    await mkdir(paths.dir, { recursive: true });
+    await mkdir(paths.workspace, { recursive: true });
+    const { plan, spec, run: record } = await loadStep(deps.task, deps.store);
+    log(
+      `finale: preparing step ${spec.index} "${spec.name}" of run #${record.buildNumber} (${record.repository})`,
+    );
+
+    if (spec.clone.enabled) {
+      const { trigger } = record;
+      const branch = trigger.kind === 'branch' ? trigger.ref : trigger.branch;
+      await cloneCommit({
+        access: (await deps.host()).cloneAccess(record.repository),
+        commit: trigger.commit,
+        dir: paths.workspace,
+        ...(spec.clone.depth !== undefined ? { depth: spec.clone.depth } : {}),
+        lfs: spec.clone.lfs,
+        ...(branch ? { branch } : {}),
+        log,
+      });
+    }
+    if (spec.artifacts.download !== false) {
+      for (const earlier of earlierSteps(plan.steps, spec)) {
+        if (await deps.artifacts.download(artifactKey(record.runId, earlier.index), paths.workspace))
+          log(`finale: artifacts of "${earlier.name}" downloaded`);
+      }
+    }
+
+    const rendered = renderStep(spec);
+    await writeFile(paths.script, rendered.script);
+    if (rendered.afterScript !== null) await writeFile(paths.afterScript, rendered.afterScript);
+    await writeFile(paths.supervisor, deps.supervisorText, { mode: 0o755 });
+    await writeFile(paths.start, renderStartScript(paths), { mode: 0o755 });
+    await writeFile(
+      paths.env,
+      renderEnvFile({
+        ...bitbucketVariables({
+          run: record,
+          spec,
+          repository: repositoryIdentity(record.repository),
+          cloneDir: paths.workspace,
+        }),
+        ...supervisorEnvironment(spec, paths, rendered.afterScript !== null),
+      }),
+    );
+    // The step's image may run as any user: both volumes are open to it.
+    await run('chmod', ['-R', 'a+rwX', paths.workspace, paths.dir]);
+    log('finale: step prepared');
+  } catch (error) {
+    const message = (error as Error).message;
+    log(`finale: the step could not be prepared: ${message}`);
+    await mkdir(paths.dir, { recursive: true }).catch(() => undefined);
+    await writeFile(paths.prepareError, `${message}\n`).catch(() => undefined);
+    await chmod(paths.dir, 0o777).catch(() => undefined);
+    throw error;
+  }
+}
