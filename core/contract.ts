@@ -131,7 +131,11 @@ export type ControlRequest =
    * no `error` on the success path — a JSONPath to a missing field would fail the state, so the
    * definition passes `$` and the core looks inside.
    */
-  | { readonly action: 'enterFinal'; readonly runId: string; readonly input?: { readonly error?: CaughtError } }
+  | {
+      readonly action: 'enterFinal';
+      readonly runId: string;
+      readonly input?: { readonly error?: CaughtError };
+    }
   /** Last state: releases every lock the run still holds, records the end, returns the status. */
   | { readonly action: 'finishRun'; readonly runId: string };
 
