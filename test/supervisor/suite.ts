@@ -173,28 +173,28 @@ export function supervisorSuite(variant: ShellVariant): void {
       expect(run.stderr).not.toContain('warning');
     });
 
-    test.each(['TERM', 'INT'] as const)(
-      'exactly one SIG%s reaches the script, however many stop requests arrive',
-      async (signal) => {
-        const run = await runStep(
-          variant,
-          { script: countingScript(signal), stop: { signal, graceSeconds: GRACE * 2 } },
-          async ({ work, stop }) => {
-            await waitForFile(join(work, 'ready'));
-            stop('graceful');
-            await sleep(150);
-            stop('graceful');
-            await sleep(150);
-            stop('graceful');
-          },
-        );
-        expect(readFileSync(join(run.work, 'signals'), 'utf8')).toBe(`${signal}\n`);
-        // The trap kept the script alive: SIGKILL after the grace.
-        expect(run.exit.status).toEqual({ outcome: 'stopped', exitCode: 137, stop: 'graceful' });
-        expect(run.stderr).toContain('sending nothing more');
-        expect(run.stderr).toContain('grace period over');
-      },
-    );
+    test.each([
+      'TERM',
+      'INT',
+    ] as const)('exactly one SIG%s reaches the script, however many stop requests arrive', async (signal) => {
+      const run = await runStep(
+        variant,
+        { script: countingScript(signal), stop: { signal, graceSeconds: GRACE * 2 } },
+        async ({ work, stop }) => {
+          await waitForFile(join(work, 'ready'));
+          stop('graceful');
+          await sleep(150);
+          stop('graceful');
+          await sleep(150);
+          stop('graceful');
+        },
+      );
+      expect(readFileSync(join(run.work, 'signals'), 'utf8')).toBe(`${signal}\n`);
+      // The trap kept the script alive: SIGKILL after the grace.
+      expect(run.exit.status).toEqual({ outcome: 'stopped', exitCode: 137, stop: 'graceful' });
+      expect(run.stderr).toContain('sending nothing more');
+      expect(run.stderr).toContain('grace period over');
+    });
 
     test('a script that ignores SIGTERM is killed after the grace; the after-script sees 137', async () => {
       const run = await runStep(
