@@ -59,7 +59,9 @@ export async function snapshotWorkingTree(root: string, source: string): Promise
   try {
     await copyFile(join(gitDir, 'index'), index).catch(() => undefined);
     const env = { GIT_INDEX_FILE: index };
-    await git(root, ['add', '-A', '--', '.', ':!.finale'], env);
+    // .finale/ ignores itself (its own .gitignore); an exclude pathspec would fail where it is also
+    // ignored by the repository's .gitignore.
+    await git(root, ['add', '-A'], env);
     const tree = await git(root, ['write-tree'], env);
     const headTree = head ? await git(root, ['rev-parse', `${head}^{tree}`]) : undefined;
     const commit =
