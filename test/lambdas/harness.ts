@@ -1,0 +1,111 @@
+// Test harness for the Lambda handlers: the real store on dynalite, the real executor and core on
+// SDK clients mocked with aws-sdk-client-mock (Step Functions, ECS cannot run here), and a local fake
+// repository host API.
+
+import {
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  StopTaskCommand,
+} from '@aws-sdk/client-ecs';
+import {
+  CreateStateMachineCommand,
+  DescribeStateMachineCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StateMachineDoesNotExist,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { createHost, type HostConfig } from '../../aws/hosts/index';
+import { awsCore, awsExecutorFrom, type ExecutorConfig } from '../../lambdas/runtime';
+import { type FakeHttp, startFakeHttp } from '../aws/fake-http';
+import { useDynalite } from '../support/dynalite';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+export const REGION = 'eu-west-1';
+export const ACCOUNT = '123456789012';
+export const CONTROL_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:finale-control`;
+export const CLUSTER = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/finale`;
+export const WEBHOOK_SECRET = 'test-webhook-secret';
+
+export const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export function useAwsHarness(hostConfig: (server: FakeHttp) => HostConfig) {
+  const db = useDynalite();
+  const sfn = new SFNClient({ region: REGION, credentials });
+  const ecs = new ECSClient({ region: REGION, credentials });
+  const sfnMock = mockClient(sfn);
+  const ecsMock = mockClient(ecs);
+  let server: FakeHttp | undefined;
+
+  beforeAll(async () => {
+    server = await startFakeHttp();
+  });
+  afterAll(() => server?.close());
+  beforeEach(() => {
+    sfnMock.reset();
+    ecsMock.reset();
+    server!.requests.length = 0;
+    ecsMock
+      .on(DescribeTaskDefinitionCommand)
+      .rejects(Object.assign(new Error('Unable to describe task definition.'), { name: 'ClientException' }));
+    ecsMock.on(RegisterTaskDefinitionCommand).callsFake((input) => ({
+      taskDefinition: {
+        taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${input.family}:1`,
+      },
+    }));
+    ecsMock.on(StopTaskCommand).resolves({});
+    sfnMock
+      .on(DescribeStateMachineCommand)
+      .rejects(new StateMachineDoesNotExist({ message: 'no', $metadata: {} }));
+    sfnMock.on(CreateStateMachineCommand).callsFake((input) => ({
+      stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${input.name}`,
+      stateMachineVersionArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${input.name}:1`,
+    }));
+    sfnMock.on(StartExecutionCommand).callsFake((input) => ({
+      executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:').replace(/:\d+$/, '')}:${input.name}`,
+      startDate: new Date(),
+    }));
+    sfnMock.on(SendTaskSuccessCommand).resolves({});
+    sfnMock.on(SendTaskFailureCommand).resolves({});
+  });
+
+  const config = (): ExecutorConfig => ({
+    tables: db.tables,
+    cluster: CLUSTER,
+    subnets: ['subnet-a'],
+    securityGroups: ['sg-1'],
+    assignPublicIp: 'DISABLED',
+    stateMachineRoleArn: `arn:aws:iam::${ACCOUNT}:role/finale-sfn`,
+    taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/finale-task`,
+    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/finale-execution`,
+    logGroup: '/finale/steps',
+    controlFunctionArn: CONTROL_ARN,
+    hostTokenSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:host`,
+    artifactsBucket: 'finale-artifacts',
+    agentImage: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/finale-agent:1`,
+    resourcePrefix: 'finale',
+  });
+
+  return {
+    db,
+    sfn,
+    ecs,
+    sfnMock,
+    ecsMock,
+    get server() {
+      return server!;
+    },
+    host: () => createHost(hostConfig(server!)),
+    /** A fresh executor, as a fresh Lambda container would build it. */
+    executor: () => awsExecutorFrom(config(), { sfn, ecs }, db.store),
+    core: () => awsCore(db.store, { sfn, ecs }, CLUSTER),
+    config,
+  };
+}
+
+export const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
