@@ -13,8 +13,8 @@ afterEach(async () => {
   await Promise.all(roots.splice(0).map(stopServer));
 });
 
-function repo(yaml: string): Sandbox {
-  const box = sandbox(yaml);
+function repo(yaml: string, options: { ignoreFinale?: boolean } = {}): Sandbox {
+  const box = sandbox(yaml, {}, options);
   roots.push(box.root);
   return box;
 }

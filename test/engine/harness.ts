@@ -17,13 +17,20 @@ export interface Sandbox {
   readonly paths: FinalePaths;
 }
 
-/** A git repository with one pipeline file and a markers directory (exported to steps as $MARKERS). */
-export function sandbox(yaml: string, files: Record<string, string> = {}): Sandbox {
+/**
+ * A git repository with one pipeline file and a markers directory (exported to steps as $MARKERS).
+ * Its .gitignore lists `.finale/`, as many users' will, unless `ignoreFinale` is false.
+ */
+export function sandbox(
+  yaml: string,
+  files: Record<string, string> = {},
+  options: { ignoreFinale?: boolean } = {},
+): Sandbox {
   const root = mkdtempSync(join(tmpdir(), 'finale-engine-'));
   const markers = join(root, '.markers');
   mkdirSync(markers);
   writeFileSync(join(root, 'bitbucket-pipelines.yml'), yaml);
-  writeFileSync(join(root, '.gitignore'), '.markers/\n');
+  writeFileSync(join(root, '.gitignore'), options.ignoreFinale === false ? '.markers/\n' : '.markers/\n.finale/\n');
   for (const [name, text] of Object.entries(files)) {
     writeFileSync(join(root, name), text, { mode: 0o755 });
   }

@@ -1,8 +1,12 @@
 // The Finale construct's props: each one changes what it says, a bad value fails naming the prop and the
 // value, and the construct embeds in someone else's stack.
 
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -10,9 +14,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { FinaleError } from '../../core/errors';
 import { Finale, type FinaleProps } from '../../infra/finale';
+import { AGENT_CONTEXT, FinaleStepTasks } from '../../infra/step-tasks';
 import { FinalePropsError } from '../../infra/validate';
 import { LAMBDA_ENV } from '../../lambdas/config';
-import { FIXTURE_ENTRIES, showDeep, statementsOf, synthFinale, TEST_AGENT_IMAGE } from './synth';
+import { ROOT, showDeep, statementsOf, synthFinale, TEST_AGENT_IMAGE } from './synth';
 
 const quick = { bundle: false } as const;
 
@@ -25,8 +30,7 @@ const environment = (synth: ReturnType<typeof synthFinale>) => {
 };
 
 describe('validation', () => {
-  const attempt = (props: FinaleProps) => () =>
-    new Finale(new Stack(new App(), 'Test'), 'Finale', { entries: FIXTURE_ENTRIES, ...props });
+  const attempt = (props: FinaleProps) => () => new Finale(new Stack(new App(), 'Test'), 'Finale', props);
 
   it.each<[string, FinaleProps, RegExp]>([
     ['a prefix with an underscore', { resourcePrefix: 'my_ci' }, /resourcePrefix .* \(got "my_ci"\)/],
@@ -210,7 +214,6 @@ describe('props', () => {
     const stack = new Stack(app, 'Ops');
     const topic = new sns.Topic(stack, 'Pager');
     new Finale(stack, 'Finale', {
-      entries: FIXTURE_ENTRIES,
       agentImage: { imageUri: TEST_AGENT_IMAGE },
       alarmTopic: topic,
       successRateAlarmThreshold: 95,
@@ -246,7 +249,6 @@ describe('embedding', () => {
     const agent = ecr.Repository.fromRepositoryName(stack, 'AgentRepository', 'finale-agent');
     const builders = new ecr.Repository(stack, 'Builders');
     const finale = new Finale(stack, 'CI', {
-      entries: FIXTURE_ENTRIES,
       agentImage: { imageUri: `${agent.repositoryUri}:1.0`, repository: agent },
       stepImageRepositories: [builders],
     });
@@ -283,5 +285,59 @@ describe('embedding', () => {
     expect(stack.resolve(finale.webhookUrl('github'))).toEqual(
       stack.resolve(`${finale.apiUrl}webhooks/github`),
     );
+  });
+});
+
+describe('the agent image', () => {
+  it('is built from agent/Dockerfile for linux/amd64 by default, from a context of what it copies', () => {
+    const synth = synthFinale({ agentImage: undefined }, quick);
+    const assembly = synth.app.synth();
+    const assets = JSON.parse(readFileSync(join(assembly.directory, 'Finale.assets.json'), 'utf8'));
+    const images = Object.values(assets.dockerImages) as {
+      source: { directory: string; dockerFile: string; platform: string };
+    }[];
+    expect(images).toHaveLength(1);
+    expect(images[0]!.source).toMatchObject({ dockerFile: 'agent/Dockerfile', platform: 'linux/amd64' });
+
+    const context = join(assembly.directory, images[0]!.source.directory);
+    expect(readdirSync(context).sort()).toEqual(
+      [...new Set(AGENT_CONTEXT.map((path) => path.split('/')[0]))].sort(),
+    );
+    expect(readdirSync(join(context, 'lambdas'))).toEqual(['config.ts']);
+    // Everything the Dockerfile copies from the context is there.
+    const dockerfile = readFileSync(join(ROOT, 'agent', 'Dockerfile'), 'utf8');
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((line) =>
+      line[1]!.trim().split(/\s+/).slice(0, -1),
+    );
+    expect(copied.length).toBeGreaterThan(3);
+    for (const source of copied) expect(existsSync(join(context, source)), source).toBe(true);
+
+    // The functions are told its ECR URI, and the execution role may pull it.
+    expect(environment(synth)[LAMBDA_ENV.agentImage]).toMatch(
+      /^<AWS::AccountId>\.dkr\.ecr\.<AWS::Region>\.<AWS::URLSuffix>\/cdk-hnb659fds-container-assets-<AWS::AccountId>-<AWS::Region>:[0-9a-f]{64}$/,
+    );
+    expect(statementsOf(synth, 'Steps/ExecutionRole')).toContainEqual({
+      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      resources: [
+        'arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/cdk-hnb659fds-container-assets-<AWS::AccountId>-<AWS::Region>',
+      ],
+    });
+  });
+
+  it('needs agentImage when the source has no agent/Dockerfile', () => {
+    const stack = new Stack(new App(), 'Test');
+    const empty = mkdtempSync(join(tmpdir(), 'finale-no-agent-'));
+    expect(
+      () =>
+        new FinaleStepTasks(stack, 'Steps', {
+          vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123abcd', availabilityZones: ['a'] }),
+          sourceDirectory: empty,
+          stepImageRepositories: [],
+          containerInsights: false,
+          logRetention: logs.RetentionDays.ONE_DAY,
+          artifactsExpiration: Duration.days(1),
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+    ).toThrow(/agentImage is not set and .*agent\/Dockerfile does not exist/);
   });
 });

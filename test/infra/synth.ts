@@ -30,14 +30,6 @@ export interface Synthesized {
   readonly show: (value: unknown) => string;
 }
 
-/** Stand-ins for the handlers, for as long as lambdas/<name>/index.ts do not exist. */
-export const FIXTURE_ENTRIES = Object.fromEntries(
-  ['webhook', 'api', 'control', 'events'].map((name) => [
-    name,
-    join(import.meta.dirname, 'fixtures', `${name}.ts`),
-  ]),
-) as Record<'webhook' | 'api' | 'control' | 'events', string>;
-
 export interface SynthOptions {
   /**
    * CDK's built-in CloudFormation schema validation, as `cdk synth` runs it; it costs seconds, so only
@@ -53,6 +45,7 @@ export interface SynthOptions {
   readonly plugins?: readonly IPolicyValidationPlugin[];
 }
 
+/** The Finale stack with the real handlers of lambdas/ and a registry image for the agent. */
 export function synthFinale(props: FinaleProps = {}, options: SynthOptions = {}): Synthesized {
   const app = new App({
     outdir: mkdtempSync(join(tmpdir(), 'finale-cdk-')),
@@ -61,7 +54,7 @@ export function synthFinale(props: FinaleProps = {}, options: SynthOptions = {})
   });
   if (options.plugins) Validations.of(app).addPlugins(...options.plugins);
   const stack = new FinaleStack(app, 'Finale', {
-    finale: { agentImage: { imageUri: TEST_AGENT_IMAGE }, entries: FIXTURE_ENTRIES, ...props },
+    finale: { agentImage: { imageUri: TEST_AGENT_IMAGE }, ...props },
   });
   const template = Template.fromStack(stack);
   const aliases = new Map<string, string>();

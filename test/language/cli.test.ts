@@ -234,12 +234,13 @@ describe('finale explain', () => {
 });
 
 describe('help', () => {
-  it.each(['validate', 'pipelines', 'explain'])(
-    'finale %s --help exits 0 and documents exit codes',
-    async (command) => {
-      const run = await finale([command, '--help']);
-      expect(run.code).toBe(0);
-      expect(run.stdout).toContain('Exit codes:');
-    },
-  );
+  it.each([
+    'validate',
+    'pipelines',
+    'explain',
+  ])('finale %s --help exits 0 and documents exit codes', async (command) => {
+    const run = await finale([command, '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Exit codes:');
+  });
 });

@@ -148,22 +148,23 @@ describe('selecting a pipeline', () => {
     });
   });
 
-  it.each(['[skip ci]', '[ci skip]', '[Skip CI]'])(
-    'starts nothing when the message contains %s',
-    (marker) => {
-      for (const trigger of [
-        { kind: 'branch', branch: 'main' },
-        { kind: 'tag', tag: 'v1' },
-        { kind: 'pull-request', source: 'feature/x', destination: 'main' },
-      ] as const) {
-        const selection = selectPipeline(file, { ...trigger, message: `Fix typo ${marker}` });
-        expect(selection).toEqual({
-          pipeline: null,
-          reason: `the commit message contains ${marker}, so no pipeline starts`,
-        });
-      }
-    },
-  );
+  it.each([
+    '[skip ci]',
+    '[ci skip]',
+    '[Skip CI]',
+  ])('starts nothing when the message contains %s', (marker) => {
+    for (const trigger of [
+      { kind: 'branch', branch: 'main' },
+      { kind: 'tag', tag: 'v1' },
+      { kind: 'pull-request', source: 'feature/x', destination: 'main' },
+    ] as const) {
+      const selection = selectPipeline(file, { ...trigger, message: `Fix typo ${marker}` });
+      expect(selection).toEqual({
+        pipeline: null,
+        reason: `the commit message contains ${marker}, so no pipeline starts`,
+      });
+    }
+  });
 
   it('still runs a custom pipeline asked for by name whatever the message says', () => {
     expect(key({ kind: 'custom', name: 'deploy', variables: { VERSION: '1' }, message: '[skip ci]' })).toBe(

@@ -105,15 +105,17 @@ const CASES = [
 ];
 
 describe('keys Finale does not carry out', () => {
-  it.each(CASES)(
-    '$code: a warning at its line and column, and the file is valid',
-    ({ code, text, at, says }) => {
-      const result = parse(text);
-      expect(result.ok).toBe(true);
-      expect(warnings(result)).toContain(`${code}@${at}`);
-      expect(message(result, code)).toMatch(says);
-    },
-  );
+  it.each(CASES)('$code: a warning at its line and column, and the file is valid', ({
+    code,
+    text,
+    at,
+    says,
+  }) => {
+    const result = parse(text);
+    expect(result.ok).toBe(true);
+    expect(warnings(result)).toContain(`${code}@${at}`);
+    expect(message(result, code)).toMatch(says);
+  });
 
   it('lists a warning repeated word for word once, naming the other places', () => {
     const pipe = '          - pipe: atlassian/slack-notify:2.0.0\n';
