@@ -20,11 +20,13 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createHost, type HostConfig } from '../../aws/hosts/index';
-import { awsCore, awsExecutorFrom, type ExecutorConfig } from '../../lambdas/runtime';
+import { awsCore, awsExecutorFrom, type ExecutorConfig, logger } from '../../lambdas/runtime';
 import { type FakeHttp, startFakeHttp } from '../aws/fake-http';
 import { useDynalite } from '../support/dynalite';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+// The handlers' structured logs are for CloudWatch; tests read what the handlers return and write.
+logger.setLogLevel('SILENT');
 
 export const REGION = 'eu-west-1';
 export const ACCOUNT = '123456789012';
