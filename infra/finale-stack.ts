@@ -3,14 +3,18 @@
 
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { HostKind } from '../aws/hosts/host';
 import { Finale, type FinaleProps } from './finale';
 
-/** The `{source}` of the webhook route per repository host, as the webhook function reads it. */
+/**
+ * The webhook URL per repository host. The function tells the host by the delivery's headers; the
+ * `{source}` segment only names it in the URL (and in the API's access logs).
+ */
 export const WEBHOOK_SOURCES = {
   BitbucketCloud: 'bitbucket-cloud',
-  BitbucketDataCenter: 'bitbucket-server',
+  BitbucketDataCenter: 'bitbucket-data-center',
   GitHub: 'github',
-} as const;
+} as const satisfies Record<string, HostKind>;
 
 export interface FinaleStackProps extends StackProps {
   /** @default - the Finale construct's defaults */

@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, IgnoreMode, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -36,17 +36,20 @@ export interface FinaleStepTasksProps {
 
 export const AGENT_DOCKERFILE = 'agent/Dockerfile';
 
-/** Never part of the agent image's build context: dependencies are installed inside the image. */
-const AGENT_CONTEXT_EXCLUDES = [
-  '.git',
-  'node_modules',
-  'cdk.out',
-  'coverage',
-  '.finale',
-  'test',
-  'bench',
-  'examples',
-  'docs',
+/**
+ * The agent image's build context: only what agent/Dockerfile copies (a test keeps the two in step), so
+ * the image is rebuilt when the agent's code changes, not when the README does.
+ */
+export const AGENT_CONTEXT = [
+  'package.json',
+  'package-lock.json',
+  'agent',
+  'aws',
+  'core',
+  'lambdas/config.ts',
+  'statemachine',
+  'store',
+  'supervisor',
 ];
 
 export class FinaleStepTasks extends Construct {
@@ -139,7 +142,9 @@ export class FinaleStepTasks extends Construct {
       directory,
       file: AGENT_DOCKERFILE,
       platform: Platform.LINUX_AMD64,
-      exclude: AGENT_CONTEXT_EXCLUDES,
+      // Docker's own syntax: leave everything out, then take back the context.
+      ignoreMode: IgnoreMode.DOCKER,
+      exclude: ['*', ...AGENT_CONTEXT.map((path) => `!${path}`), '**/node_modules'],
     });
   }
 }
