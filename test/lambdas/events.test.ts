@@ -306,9 +306,9 @@ describe('Step Functions Execution Status Change', () => {
 
   it('ignores running executions and executions of other state machines', async () => {
     expect(await handler()(executionEvent('x', 'RUNNING'))).toMatchObject({ action: 'ignored' });
-    const other = executionEvent('y', 'ABORTED') as { detail: Record<string, unknown> };
+    const other = executionEvent('y', 'ABORTED') as unknown as { detail: Record<string, unknown> };
     other.detail.stateMachineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:payments`;
-    expect(await handler()(other as FinaleEvent)).toMatchObject({ action: 'ignored' });
+    expect(await handler()(other as unknown as FinaleEvent)).toMatchObject({ action: 'ignored' });
     expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 });
