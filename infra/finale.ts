@@ -32,7 +32,7 @@ import {
   grantArtifacts,
   grantReadLogs,
   grantReadSecrets,
-  grantStartExecution,
+  grantRecoverExecutions,
   grantStartRuns,
   grantStateMachine,
   grantStopTask,
@@ -358,7 +358,7 @@ export class Finale extends Construct {
     grantTaskResponse(events, prefix, this);
     grantStopTask(events, this.cluster);
     // A run whose execution was aborted outside Finale gets a recovery execution that runs its final step.
-    grantStartExecution(events, prefix, this);
+    grantRecoverExecutions(events, prefix, this);
     grantReadSecrets(events, [this.hostTokenSecret]);
 
     grantTables(this.taskRole, this.tables, {

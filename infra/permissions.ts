@@ -42,6 +42,8 @@ export const ACTIONS = {
     'states:DescribeStateMachine',
   ],
   startExecution: ['states:StartExecution'],
+  /** The recovery of an aborted run reads the ended execution's input and version. */
+  describeExecution: ['states:DescribeExecution'],
   passRole: ['iam:PassRole'],
   /** `arn:aws:states:::ecs:runTask.sync` as the state machine role. */
   runTask: ['ecs:RunTask'],
@@ -86,6 +88,13 @@ export const arns = {
       resourceName: runtimeNamePattern(resourcePrefix),
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     }),
+  executions: (scope: Construct, resourcePrefix: string): string =>
+    Stack.of(scope).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: runtimeNamePattern(resourcePrefix),
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
   taskDefinitions: (scope: Construct, resourcePrefix: string): string =>
     Stack.of(scope).formatArn({
       service: 'ecs',
@@ -113,6 +122,9 @@ export const WILDCARD_REASONS = {
   stateMachines:
     "Finale's state machines are created at run time, one per repository and pipeline, so their ARNs are " +
     'unknown at deploy time; the pattern is bounded to the resourcePrefix and also covers their published versions.',
+  executions:
+    "Executions are named after run ids at run time; the pattern covers only executions of Finale's " +
+    'state machines (<resourcePrefix>-…).',
   taskDefinitions:
     'Task definitions are registered at run time, one family per step image, size and stop settings; the ' +
     'pattern is bounded to families named with the resourcePrefix (any revision), and RunTask is further ' +
@@ -182,9 +194,17 @@ export function grantStopTask(grantee: iam.IGrantable, cluster: ecs.ICluster): v
   grant(grantee, ACTIONS.stopTask, [arns.clusterTasks(cluster)], { reason: WILDCARD_REASONS.clusterTasks });
 }
 
-export function grantStartExecution(grantee: iam.IGrantable, resourcePrefix: string, scope: Construct): void {
+/** Starting the recovery execution of a run whose execution was aborted outside Finale. */
+export function grantRecoverExecutions(
+  grantee: iam.IGrantable,
+  resourcePrefix: string,
+  scope: Construct,
+): void {
   grant(grantee, ACTIONS.startExecution, [arns.stateMachines(scope, resourcePrefix)], {
     reason: WILDCARD_REASONS.stateMachines,
+  });
+  grant(grantee, ACTIONS.describeExecution, [arns.executions(scope, resourcePrefix)], {
+    reason: WILDCARD_REASONS.executions,
   });
 }
 

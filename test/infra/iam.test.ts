@@ -175,6 +175,7 @@ describe('the functions', () => {
         taskResponse,
         stopTask,
         { actions: ['states:StartExecution'], resources: [STATE_MACHINES] },
+        { actions: ['states:DescribeExecution'], resources: [`${ARN}:states:${HERE}:execution:finale-*`] },
         secrets('HostToken'),
         {
           actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
