@@ -40,6 +40,12 @@ export interface Specs {
   readonly notes: readonly string[];
 }
 
+/** Finale does not start child pipelines: the step fails where it would have started one, and says so. */
+export function childPipelineCommand(custom: string): string {
+  const message = `finale: this step would start the child pipeline custom:${custom}; Finale does not run child pipelines`;
+  return `echo '${message.replace(/'/g, `'\\''`)}' >&2; exit 1`;
+}
+
 function scriptLines(entries: readonly ScriptEntry[]): string[] {
   return entries.map((entry) => (entry.kind === 'command' ? entry.text : pipeCommand(entry)));
 }
@@ -119,7 +125,9 @@ export function buildSpecs(
 
     const deployment = step.deployment ?? stage?.deployment;
     const environment: Record<string, string> = {};
-    if (deployment) environment.BITBUCKET_DEPLOYMENT_ENVIRONMENT = deployment;
+    // `environment` names the deployment environment without taking its lock.
+    const named = deployment ?? step.environment;
+    if (named) environment.BITBUCKET_DEPLOYMENT_ENVIRONMENT = named;
     if (context.parallel) {
       environment.BITBUCKET_PARALLEL_STEP = String(context.parallel.index);
       environment.BITBUCKET_PARALLEL_STEP_COUNT = String(context.parallel.count);
@@ -151,7 +159,7 @@ export function buildSpecs(
       memory: fargate.memory,
       maxTimeMinutes: step.maxTime ?? file.options?.maxTime ?? DEFAULT_MAX_TIME_MINUTES,
       stop,
-      script: scriptLines(step.script),
+      script: step.child ? [childPipelineCommand(step.child.custom)] : scriptLines(step.script),
       afterScript: scriptLines(step.afterScript),
       environment,
       trigger:

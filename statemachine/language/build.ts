@@ -32,6 +32,7 @@ export class ModelBuilder {
   /** The mapping each built step and stage came from, so rules can point at one of its keys. */
   readonly #sources = new WeakMap<object, Mapping>();
 
+
   constructor(
     private readonly tree: SourceTree,
     private readonly sink: DiagnosticSink,
@@ -310,6 +311,9 @@ export class ModelBuilder {
         this.sink.warning(position, 'unsupported-service', UNSUPPORTED.dockerService());
       else this.sink.warning(position, 'unsupported-service', UNSUPPORTED.service(service));
     });
+    if (this.texts(s, 'caches').length > 0) {
+      this.sink.warning(this.keyAt(s, 'caches'), 'unsupported-caches', UNSUPPORTED.caches());
+    }
     const concurrency = this.has(s, 'concurrency') ? (s.concurrency as Mapping) : undefined;
     const concurrencyGroup =
       this.text(s, 'concurrency-group') ?? (concurrency && this.text(concurrency, 'group'));

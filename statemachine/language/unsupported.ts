@@ -14,6 +14,8 @@ export const UNSUPPORTED = {
     `Finale has no self-hosted runners: \`runs-on\` ${labels.join(', ')} is ignored and steps run on Finale's own workers`,
   oidc: () =>
     'Finale does not issue Bitbucket OIDC tokens: BITBUCKET_STEP_OIDC_TOKEN is not set; grant the step task role the access instead',
+  caches: () =>
+    'Finale does not keep caches between runs yet: caches are neither restored nor saved, so each step starts without them',
   runtime: () => 'Finale ignores `runtime`: steps run on Fargate or on this machine',
   cloneOption: (key: string) => `Finale ignores clone \`${key}\` and makes a plain clone`,
   conditionState: () =>

@@ -239,4 +239,60 @@ pipelines:
     expect(untouched.steps[0]?.skipped).toBe(true);
     expect(unknown.steps[0]?.skipped).toBe(false);
   });
+
+  it('runs a pipe as `docker run` of its image, and fails a child pipeline step visibly', () => {
+    const plan = planOfYaml(`pipelines:
+  default:
+    - step:
+        name: Notify
+        script:
+          - pipe: atlassian/slack-notify:2.0.0
+            variables:
+              WEBHOOK_URL: $SLACK
+    - step:
+        name: Child
+        type: pipeline
+        custom: all
+  custom:
+    all:
+      - step: {name: Inner, script: [make]}
+`);
+    expect(plan.steps[0]?.script).toEqual([
+      'docker run --rm -v "$BITBUCKET_CLONE_DIR:$BITBUCKET_CLONE_DIR" -w "$BITBUCKET_CLONE_DIR" -e "WEBHOOK_URL=$SLACK" "bitbucketpipelines/slack-notify:2.0.0"',
+    ]);
+    expect(plan.steps[1]?.script).toEqual([
+      "echo 'finale: this step would start the child pipeline custom:all; Finale does not run child pipelines' >&2; exit 1",
+    ]);
+  });
+
+  it('names the environment of `environment` without a lock, and of `deployment` with one', () => {
+    const plan = planOfYaml(`pipelines:
+  default:
+    - step: {name: Check, environment: staging, script: [a]}
+    - step: {name: Ship, deployment: production, script: [b]}
+`);
+    expect(plan.steps.map((s) => [s.environment.BITBUCKET_DEPLOYMENT_ENVIRONMENT, s.locks])).toEqual([
+      ['staging', []],
+      ['production', ['deployment:production']],
+    ]);
+  });
+
+  it('makes a parallel group fail fast when a step with its own fail-fast fails', () => {
+    const plan = planOfYaml(`pipelines:
+  default:
+    - parallel:
+        - step: {name: Critical, fail-fast: true, script: [a]}
+        - step: {name: Other, script: [b]}
+`);
+    const [group] = Object.values(plan.definition.States).filter((s) => s.Type === 'Parallel') as State[];
+    const ends = group!.Branches!.map(
+      (branch) =>
+        payload(Object.entries(branch.States).find(([name]) => name.startsWith('End: '))![1] as State)
+          .parallel,
+    );
+    expect(ends).toEqual([
+      { failFast: true, steps: [0, 1] },
+      { failFast: false, steps: [0, 1] },
+    ]);
+  });
 });

@@ -19,6 +19,12 @@ const CASES = [
     says: /does not start a Docker service/,
   },
   {
+    code: 'unsupported-caches',
+    text: step('          caches: [node]'),
+    at: '4:11',
+    says: /does not keep caches between runs/,
+  },
+  {
     code: 'unsupported-runs-on',
     text: step('          runs-on: [self.hosted, linux]'),
     at: '4:11',
@@ -122,6 +128,13 @@ describe('keys Finale does not carry out', () => {
     const result = parse(`pipelines:\n  default:\n    - step:\n        script:\n${pipe}${pipe}${pipe}`);
     expect(warnings(result)).toEqual(['unsupported-pipe@5:13']);
     expect(message(result, 'unsupported-pipe')).toMatch(/\(also at 6:13, 7:13\)$/);
+  });
+
+  it('says once per file that caches are not kept, wherever steps use them', () => {
+    const cached = '    - step:\n        caches: [node]\n        script: [make]\n';
+    const result = parse(`pipelines:\n  default:\n${cached}${cached}`);
+    expect(warnings(result)).toEqual(['unsupported-caches@4:9']);
+    expect(message(result, 'unsupported-caches')).toMatch(/\(also at 7:9\)$/);
   });
 
   it('does not warn about `definitions.steps`, where Bitbucket documents step anchors', () => {
