@@ -1,11 +1,6 @@
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../core/errors';
-import {
-  readPipelineFile,
-  selectPipeline,
-  stepsOf,
-  type TriggerEvent,
-} from '../../statemachine/language/index';
+import { stepsOf, type TriggerEvent } from '../../statemachine/language/model';
 import { out } from '../output';
 import { printErrors } from './diagnostics';
 
@@ -74,6 +69,8 @@ export function register(program: Command): void {
       '\nExit codes: 0 a pipeline would run, 1 none would (or the file or variables are invalid), 2 usage or unreadable file.',
     )
     .action(async (options: ExplainOptions) => {
+      const { readPipelineFile } = await import('../../statemachine/language/read');
+      const { selectPipeline } = await import('../../statemachine/language/select');
       const trigger = triggerFrom(options);
       const result = await readPipelineFile(options.file);
       printErrors(result.diagnostics);

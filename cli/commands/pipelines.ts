@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Pipeline, readPipelineFile, stepsOf } from '../../statemachine/language/index';
+import { type Pipeline, stepsOf } from '../../statemachine/language/model';
 import { out } from '../output';
 import { printErrors } from './diagnostics';
 
@@ -31,6 +31,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .addHelpText('after', '\nExit codes: 0 listed, 1 the file is invalid, 2 the file cannot be read.')
     .action(async (options: { file: string; json?: boolean }) => {
+      const { readPipelineFile } = await import('../../statemachine/language/read');
       const result = await readPipelineFile(options.file);
       if (!result.ok) {
         printErrors(result.diagnostics);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { FinaleError } from '../../core/errors';
-import { type Diagnostic, readPipelineFile } from '../../statemachine/language/index';
+import type { Diagnostic } from '../../statemachine/language/model';
 import { out } from '../output';
 import { plural, printDiagnostics } from './diagnostics';
 
@@ -16,6 +16,7 @@ interface FileReport {
 const CONCURRENCY = 8;
 
 async function validateAll(files: readonly string[]): Promise<FileReport[]> {
+  const { readPipelineFile } = await import('../../statemachine/language/read');
   const reports: FileReport[] = new Array(files.length);
   let next = 0;
   const worker = async () => {
