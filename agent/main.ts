@@ -55,6 +55,7 @@ async function main(mode: string | undefined): Promise<number> {
   // The agent must outlive the step: SIGTERM is a stop request to pass on, never a reason to exit.
   process.on('SIGTERM', () => void agent.stop());
   process.on('SIGINT', () => void agent.stop());
+  log(`finale: agent waiting for step ${task.step} of run ${task.runId}`);
   return agent.done;
 }
 
