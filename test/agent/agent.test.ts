@@ -128,7 +128,7 @@ function start(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-): { child: ChildProcess; exited: Promise<Exited> } {
+): { child: ChildProcess; exited: Promise<Exited>; output: () => string } {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
