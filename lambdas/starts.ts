@@ -2,8 +2,7 @@
 // read from the repository host at the run's commit, then core's startPipeline selects, compiles,
 // records the run and hands it to the AWS executor; the host hears INPROGRESS.
 
-import { executionConsoleUrl } from '../aws/arn';
-import { type CommitState, type RepositoryHost, statusKey } from '../aws/hosts/host';
+import type { RepositoryHost } from '../aws/hosts/host';
 import type { Clock } from '../core/contract';
 import {
   type Executor,
@@ -13,8 +12,9 @@ import {
   startPipeline,
 } from '../core/start';
 import type { PipelineFile, Selection } from '../statemachine/language/model';
-import type { RunRecord, TriggerRecord } from '../store/records';
+import type { TriggerRecord } from '../store/records';
 import type { Store } from '../store/store';
+import { reportStatus } from './status';
 
 export const PIPELINE_FILE = 'bitbucket-pipelines.yml';
 
@@ -36,36 +36,6 @@ export interface StartRequest {
   readonly user: string;
   /** @default PIPELINE_FILE */
   readonly file?: string;
-}
-
-/** Where a commit status points: the execution in the Step Functions console. */
-export function statusUrl(run: Pick<RunRecord, 'engine'> | undefined, region: string): string {
-  if (run?.engine?.execution) return executionConsoleUrl(run.engine.execution);
-  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/statemachines`;
-}
-
-export async function reportStatus(
-  deps: Pick<StartDeps, 'host' | 'region' | 'warn'>,
-  target: {
-    readonly repository: string;
-    readonly commit: string;
-    readonly pipeline: string;
-    readonly run?: RunRecord;
-  },
-  state: CommitState,
-  description: string,
-): Promise<void> {
-  try {
-    await deps.host.reportStatus(target.repository, target.commit, {
-      key: statusKey(target.pipeline),
-      name: `Finale ${target.pipeline}`,
-      state,
-      url: statusUrl(target.run, deps.region),
-      description,
-    });
-  } catch (error) {
-    deps.warn(`could not report ${state} for ${target.repository}@${target.commit}`, error);
-  }
 }
 
 /**

@@ -1,53 +1,29 @@
 // The repository host of a deployment, from the host token secret (a JSON document, see the README's
 // "Deploying to AWS"). One deployment serves one host: Bitbucket Cloud, Bitbucket Data Center or GitHub.
+// Checked by hand rather than with a schema library: the control and events Lambdas load this module,
+// and their bundles (cold starts) stay small without one.
 
-import { z } from 'zod';
 import { FinaleError } from '../../core/errors';
-import { bitbucketCloud } from './bitbucket-cloud';
-import { bitbucketDataCenter } from './bitbucket-data-center';
-import { github } from './github';
+import { type BitbucketCloudConfig, bitbucketCloud } from './bitbucket-cloud';
+import { type BitbucketDataCenterConfig, bitbucketDataCenter } from './bitbucket-data-center';
+import { type GitHubConfig, github } from './github';
 import type { RepositoryHost } from './host';
 
 export * from './host';
 
-const url = z.string().regex(/^(https?|file):\/\//, 'a URL');
-const credentials = {
-  token: z.string().min(1).optional(),
-  username: z.string().min(1).optional(),
-  password: z.string().min(1).optional(),
-};
-const hasCredentials = (config: {
-  token?: string | undefined;
-  username?: string | undefined;
-  password?: string | undefined;
-}) => Boolean(config.token || (config.username && config.password));
+export type HostConfig = BitbucketCloudConfig | BitbucketDataCenterConfig | GitHubConfig;
 
-const HostConfig = z.discriminatedUnion('kind', [
-  z
-    .object({
-      kind: z.literal('bitbucket-cloud'),
-      ...credentials,
-      apiUrl: url.optional(),
-      webUrl: url.optional(),
-    })
-    .refine(hasCredentials, 'a token, or a username and password'),
-  z
-    .object({
-      kind: z.literal('bitbucket-data-center'),
-      baseUrl: url,
-      ...credentials,
-      cloneUrl: url.optional(),
-    })
-    .refine(hasCredentials, 'a token, or a username and password'),
-  z.object({
-    kind: z.literal('github'),
-    token: z.string().min(1),
-    apiUrl: url.optional(),
-    webUrl: url.optional(),
-  }),
-]);
+const URL_PATTERN = /^(https?|file):\/\/\S+$/;
+const KINDS = ['bitbucket-cloud', 'bitbucket-data-center', 'github'] as const;
 
-export type HostConfig = z.infer<typeof HostConfig>;
+function invalid(message: string): never {
+  throw new FinaleError(
+    `the host token secret is not valid: ${message} (see "Deploying to AWS" in the README)`,
+    {
+      name: 'HostConfig',
+    },
+  );
+}
 
 /** Parses the host secret; a mistake names the field, never the secret's value. */
 export function parseHostConfig(text: string): HostConfig {
@@ -55,21 +31,61 @@ export function parseHostConfig(text: string): HostConfig {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new FinaleError('the host token secret is not JSON (see "Deploying to AWS" in the README)', {
-      name: 'HostConfig',
-    });
+    invalid('it is not JSON');
   }
-  const parsed = HostConfig.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new FinaleError(
-      `the host token secret is not valid: ${issue.path.join('.') || 'value'}: ${issue.message}`,
-      {
-        name: 'HostConfig',
-      },
-    );
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) invalid('expected a JSON object');
+  const value = json as Record<string, unknown>;
+  const kind = value.kind;
+  if (!KINDS.includes(kind as (typeof KINDS)[number])) invalid(`kind: expected one of ${KINDS.join(', ')}`);
+  const text_ = (field: string, required: boolean): string | undefined => {
+    const found = value[field];
+    if (found === undefined) return required ? invalid(`${field}: required`) : undefined;
+    if (typeof found !== 'string' || found === '') invalid(`${field}: expected a non-empty string`);
+    return found as string;
+  };
+  const url = (field: string, required: boolean): string | undefined => {
+    const found = text_(field, required);
+    if (found !== undefined && !URL_PATTERN.test(found)) invalid(`${field}: expected a URL`);
+    return found;
+  };
+  const credentials = () => {
+    const token = text_('token', false);
+    const username = text_('username', false);
+    const password = text_('password', false);
+    if (!token && !(username && password)) invalid('token: a token, or a username and password');
+    return {
+      ...(token ? { token } : {}),
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+    };
+  };
+  const optional = (entries: Record<string, string | undefined>) =>
+    Object.fromEntries(Object.entries(entries).filter(([, found]) => found !== undefined)) as Record<
+      string,
+      string
+    >;
+
+  switch (kind as (typeof KINDS)[number]) {
+    case 'bitbucket-cloud':
+      return {
+        kind: 'bitbucket-cloud',
+        ...credentials(),
+        ...optional({ apiUrl: url('apiUrl', false), webUrl: url('webUrl', false) }),
+      };
+    case 'bitbucket-data-center':
+      return {
+        kind: 'bitbucket-data-center',
+        baseUrl: url('baseUrl', true)!,
+        ...credentials(),
+        ...optional({ cloneUrl: url('cloneUrl', false) }),
+      };
+    case 'github':
+      return {
+        kind: 'github',
+        token: text_('token', true)!,
+        ...optional({ apiUrl: url('apiUrl', false), webUrl: url('webUrl', false) }),
+      };
   }
-  return parsed.data;
 }
 
 export function createHost(config: HostConfig, fetchImpl?: typeof fetch): RepositoryHost {

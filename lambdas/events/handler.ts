@@ -36,7 +36,7 @@ import {
   once,
   readConfig,
 } from '../runtime';
-import { reportStatus } from '../starts';
+import { reportStatus } from '../status';
 
 export const RECOVERY_SUFFIX = '-recovery';
 /** EventBridge may redeliver; an event id is acted on once within this time. */
