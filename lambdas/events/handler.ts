@@ -7,7 +7,8 @@
 // records the stop code (and the agent's exit code when the agent could not report the step's own).
 //
 // Step Functions Execution Status Change: when an execution ends with its run finished, the commit
-// status and the run metrics go out. When it ends without finishing the run (aborted or timed out in
+// status and the run metrics go out (a rare duplicate delivery reports the same status again, and
+// counts the run twice in the metrics). When it ends without finishing the run (aborted or timed out in
 // the console, or failed inside Step Functions), the run is marked aborted and a recovery execution
 // of the same state machine version starts with `recover: true`: the definition's Start choice sends
 // it straight to the final step and Finish run, which releases the locks. The final step always runs.
@@ -39,8 +40,6 @@ import {
 import { reportStatus } from '../status';
 
 export const RECOVERY_SUFFIX = '-recovery';
-/** EventBridge may redeliver; an event id is acted on once within this time. */
-const EVENT_TTL_SECONDS = 7 * 24 * 3600;
 /** ECS and Lambda clocks agree to well under this; an older task belongs to an earlier attempt. */
 const CLOCK_SLACK_MS = 1000;
 
@@ -105,7 +104,7 @@ export function createEventsHandler(getDeps: () => EventsDeps) {
       event['detail-type'] === 'ECS Task State Change'
         ? await taskChanged(event.detail, deps)
         : event['detail-type'] === 'Step Functions Execution Status Change'
-          ? await executionChanged(event.id, event.detail, deps)
+          ? await executionChanged(event.detail, deps)
           : ({
               action: 'ignored',
               why: `event ${(event as { 'detail-type'?: string })['detail-type']}`,
@@ -167,11 +166,7 @@ const COMMIT_STATE: Record<string, CommitState> = {
   ERROR: 'FAILED',
 };
 
-async function executionChanged(
-  eventId: string | undefined,
-  detail: ExecutionDetail,
-  deps: EventsDeps,
-): Promise<EventOutcome> {
+async function executionChanged(detail: ExecutionDetail, deps: EventsDeps): Promise<EventOutcome> {
   const machine = detail.stateMachineArn
     ? parseArn(detail.stateMachineArn).resource.split(':')[1]
     : undefined;
@@ -185,9 +180,6 @@ async function executionChanged(
   const runId = recovery ? detail.name.slice(0, -RECOVERY_SUFFIX.length) : detail.name;
   const { core } = deps;
   const { store } = core.deps;
-  if (eventId && !(await store.deliveries.markSeen(`event:${eventId}`, EVENT_TTL_SECONDS))) {
-    return { action: 'ignored', why: `event ${eventId} was handled already` };
-  }
   let run = await store.runs.get(runId);
   if (!run) return { action: 'ignored', why: `no run ${runId}` };
 
