@@ -108,24 +108,21 @@ async function beginStep(
   request: { runId: string; step: number },
   deps: CoreDeps,
 ): Promise<ControlResults['beginStep']> {
-  const run = await requireRun(request.runId, deps);
-  const record = stepOf(run, request.step);
   try {
-    const updated = await deps.store.runs.beginStep(request.runId, request.step, {
-      at: deps.clock.now(),
-      requireRunning: record.kind !== 'final',
-    });
+    const updated = await deps.store.runs.beginStep(request.runId, request.step, { at: deps.clock.now() });
     return { step: request.step, attempt: stepOf(updated, request.step).attempts };
   } catch (error) {
     if (!(error instanceof ConditionFailedError)) throw error;
-    const current = (error.current as RunRecord | undefined) ?? run;
+    const current = error.current as RunRecord | undefined;
+    if (!current) throw new NotFoundError(`No run with id ${request.runId}`);
+    const record = stepOf(current, request.step);
     const why =
       current.status === 'RUNNING'
-        ? `step "${record.name}" is ${stepOf(current, request.step).status}`
+        ? `step "${record.name}" is ${record.status}`
         : `the run is ${current.status}`;
     throw new ControlError(
       ERROR_NAMES.runNotRunning,
-      `Run #${run.buildNumber}: "${record.name}" does not start: ${why}`,
+      `Run #${current.buildNumber}: "${record.name}" does not start: ${why}`,
     );
   }
 }

@@ -198,31 +198,50 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   };
 
   // Adopting orphans: kill what is left of their steps, then run their final step and release
-  // their locks through a recovery execution of the same definition.
+  // their locks through a recovery execution of the same definition. Orphans appear when a server
+  // dies, so they are looked for at start, when a dead owner's lease runs out, and now and then.
+  const waiting = new Map<string, NodeJS.Timeout>();
   const adopt = async () => {
-    for (const orphan of await core.findOrphans()) {
-      if (executions.has(orphan.runId)) continue;
-      const claimed = await core.claimOrphan(orphan.runId, { instance, leaseSeconds });
+    for (const run of await core.deps.store.runs.listUnfinished()) {
+      if (executions.has(run.runId) || !run.engine || run.engine.instance === instance) continue;
+      const left = run.engine.leaseUntil - Date.now();
+      if (left >= 0) {
+        if (!waiting.has(run.runId)) {
+          const timer = setTimeout(() => {
+            waiting.delete(run.runId);
+            void guarded(adopt);
+          }, left + 50);
+          timer.unref();
+          waiting.set(run.runId, timer);
+        }
+        continue;
+      }
+      const claimed = await core.claimOrphan(run.runId, { instance, leaseSeconds });
       if (!claimed) continue;
-      await killLeftovers(orphan, paths);
+      await killLeftovers(run, paths);
       const plan = await core.deps.plans.get(claimed.planHash);
       execute(claimed, plan, true);
     }
   };
+  // Leases of this server's own runs, renewed from memory: no table scan on the hot path.
   const renew = async () => {
-    await core.renewEngineLeases({ instance, leaseSeconds });
+    const leaseUntil = Date.now() + leaseSeconds * 1000;
+    await Promise.all(
+      [...executions.keys()].map((runId) =>
+        core.deps.store.runs.renewEngineLease(runId, instance, leaseUntil).catch(() => undefined),
+      ),
+    );
   };
-  let sweeping = Promise.resolve();
-  const sweep = () => {
-    sweeping = sweeping
-      .then(renew)
-      .then(adopt)
-      .catch((error) => console.error('finale: lease sweep failed:', error));
-    return sweeping;
+  let chain = Promise.resolve();
+  const guarded = (work: () => Promise<void>) => {
+    chain = chain.then(work).catch((error) => console.error('finale: lease upkeep failed:', error));
+    return chain;
   };
-  await sweep();
-  const timer = setInterval(sweep, Math.max(250, (leaseSeconds * 1000) / 3));
-  timer.unref();
+  await guarded(adopt);
+  const renewTimer = setInterval(() => void guarded(renew), Math.max(250, (leaseSeconds * 1000) / 3));
+  const adoptTimer = setInterval(() => void guarded(adopt), 60_000);
+  renewTimer.unref();
+  adoptTimer.unref();
 
   return {
     instance,
@@ -236,8 +255,10 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
       await executions.get(runId)?.done;
     },
     async close() {
-      clearInterval(timer);
-      await sweeping;
+      clearInterval(renewTimer);
+      clearInterval(adoptTimer);
+      for (const timer of waiting.values()) clearTimeout(timer);
+      await chain;
       await dynamo.close();
     },
   };

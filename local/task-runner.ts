@@ -12,6 +12,7 @@ import type { StepSpec } from '../statemachine/compiler/plan';
 import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
 import { type SupervisorProcess, startSupervisor } from '../supervisor/start';
 import type { LocalTasks, StepTaskRequest } from './engine';
+import { recordSupervisorPid } from './leftovers';
 import type { FinalePaths } from './paths';
 import { collectArtifacts, prepareWorkspace } from './workspace';
 
@@ -110,6 +111,7 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
     } finally {
       await log.close();
     }
+    await recordSupervisorPid(dir, supervisor.pid);
     const taskId = `local:${supervisor.pid}`;
     const task: RunningTask = { supervisor };
     this.running.set(taskId, task);
@@ -124,11 +126,13 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
       // A supervisor killed from outside (not through its own stop handling) reports nothing.
       const exitCode = exit.code ?? 128 + (exit.signal === 'SIGKILL' ? 9 : 15);
       const stopCode = task.stop ? 'UserInitiated' : 'EssentialContainerExited';
-      await core.taskEnded(run.runId, spec.index, {
-        exitCode: exit.status?.exitCode ?? exitCode,
-        stopCode,
-        outputs: exit.outputVariables,
-      });
+      // What ECS cannot tell completeStep: the script's own exit code when the supervisor's differs
+      // (a stop, a timeout), and output variables. A plain success or failure needs no extra write.
+      const scriptExit = exit.status?.exitCode ?? exitCode;
+      const outputs = exit.outputVariables;
+      if (scriptExit !== exitCode || task.stop || Object.keys(outputs).length > 0) {
+        await core.taskEnded(run.runId, spec.index, { exitCode: scriptExit, stopCode, outputs });
+      }
       const result = {
         TaskArn: taskId,
         LastStatus: 'STOPPED',

@@ -38,13 +38,14 @@ export interface RunsRepository {
   /** PENDING → RUNNING. */
   start(runId: string, at: number): Promise<RunRecord>;
   /**
-   * Marks a step RUNNING for one more attempt. `requireRunning`: only while the run is RUNNING or
-   * PAUSED (every step but the final one), and never a step already marked NOT_RUN (fail-fast).
+   * Marks a step RUNNING for one more attempt: only while the run is RUNNING or PAUSED, and never a
+   * step already marked NOT_RUN (fail-fast) — except the final step, which begins whatever the run's
+   * status. `requireRunning` forces the check on (true) or off (false) whatever the step's kind.
    */
   beginStep(
     runId: string,
     step: number,
-    options: { at: number; requireRunning: boolean },
+    options: { at: number; requireRunning?: boolean },
   ): Promise<RunRecord>;
   recordStepResult(runId: string, step: number, result: StepResult): Promise<RunRecord>;
   /** PENDING → NOT_RUN for one step (a fail-fast sibling that has not begun). */
@@ -258,10 +259,13 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
     beginStep: (runId, step, { at, requireRunning }) =>
       update(runId, `begin step ${step}`, (e) => {
         e.where(e.exists(['steps', String(step)]));
-        if (requireRunning) {
-          e.where(e.in(['status'], ACTIVE));
-          e.where(e.ne(stepPath(step, 'status'), 'NOT_RUN'));
-        }
+        // One conditional write decides, so beginning a step costs one round trip.
+        // (Built only when used: an unused expression value is a ValidationException.)
+        const running = () =>
+          `(${e.in(['status'], ACTIVE)} AND ${e.ne(stepPath(step, 'status'), 'NOT_RUN')})`;
+        if (requireRunning === true) e.where(running());
+        else if (requireRunning === undefined)
+          e.where(e.or(e.eq(stepPath(step, 'kind'), 'final'), running()));
         e.set(stepPath(step, 'status'), 'RUNNING').set(stepPath(step, 'startedAt'), at);
         for (const stale of ['endedAt', 'exitCode', 'stopCode', 'taskId', 'ignored'])
           e.remove(stepPath(step, stale));

@@ -127,6 +127,20 @@ describe('runs repository', () => {
     expect(final.steps['1']?.status).toBe('RUNNING');
   });
 
+  it('by default begins only the final step of a run that is no longer RUNNING, in one write', async () => {
+    const run = runRecord({ status: 'STOPPING' });
+    await db.store.runs.create(run);
+    await expect(db.store.runs.beginStep(run.runId, 0, { at: 1 })).rejects.toThrow(/it is STOPPING/);
+    const final = await db.store.runs.beginStep(run.runId, 1, { at: 2 });
+    expect(final.steps['1']).toMatchObject({ status: 'RUNNING', startedAt: 2, attempts: 1 });
+    const running = runRecord({ status: 'RUNNING' });
+    await db.store.runs.create(running);
+    await db.store.runs.skipPendingStep(running.runId, 0);
+    await expect(db.store.runs.beginStep(running.runId, 0, { at: 3 })).rejects.toBeInstanceOf(
+      ConditionFailedError,
+    );
+  });
+
   it('records held locks under keys with any characters, and the waiting token', async () => {
     const run = runRecord({ status: 'RUNNING' });
     await db.store.runs.create(run);
