@@ -11,7 +11,7 @@ import type { PlanStats } from '../statemachine/compiler/plan';
 import type { Diagnostic } from '../statemachine/language/index';
 import type { RunRecord } from '../store/records';
 import { printDiagnostics } from './commands/diagnostics';
-import type { Transport } from './transport';
+import { remoteSettingsFromEnv, type Transport } from './transport';
 
 export interface StartedRunView {
   readonly run: RunRecord;
@@ -122,8 +122,13 @@ export class ApiClient {
   }
 }
 
-/** The client for the local server (started in the background when none is running). */
+/**
+ * The client for a deployed Finale when FINALE_ENDPOINT is set (SigV4, cli/remote.ts), else for the
+ * local server (started in the background when none is running).
+ */
 export async function connect(): Promise<ApiClient> {
+  const remote = remoteSettingsFromEnv();
+  if (remote) return new ApiClient(await (await import('./remote')).remoteTransport(remote));
   const { localTransport } = await import('./local');
   return new ApiClient(await localTransport());
 }
