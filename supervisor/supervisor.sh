@@ -7,8 +7,8 @@
 # - The script runs in its own process group, so that a stop reaches every process it started,
 #   and the supervisor (possibly PID 1 of the container) stays out of it.
 # - The supervisor never blocks in `wait` on the script: a trap that runs just before `wait`
-#   starts would be lost until the script ends. It sleeps in ticks instead, which every trap
-#   (SIGCHLD included) cuts short, and re-checks everything after each one.
+#   starts would be lost until the script ends. It sleeps in ticks of at most a second instead,
+#   which every trap (SIGCHLD included) cuts short, and re-checks everything after each one.
 # - A graceful stop (SIGTERM or SIGINT, the cancel file, max-time) sends exactly one signal to the
 #   group, then SIGKILL after the grace. Later requests are only logged: a second SIGINT makes
 #   Terraform abort urgently.
@@ -30,7 +30,9 @@ EXIT_TIMED_OUT=241
 EXIT_ERROR=242
 RESERVED_REPLACEMENT=1
 
-# Centiseconds between checks of the cancel file (and of the clock, where only date tells it).
+# Centiseconds between checks of everything: the cancel file, the clock, the script. Traps cut each
+# wait short, but bash may hold back a signal that lands just before `wait` starts until `wait`
+# returns: the tick bounds what such a signal can cost.
 POLL_CS=100
 
 say() {
@@ -234,10 +236,6 @@ note_requests() {
   noted_requests=$requests
 }
 
-# The clock can only be polled where it is coarse, and zombies only seen where /proc exists.
-max_tick_cs=360000
-if [ -n "$cancel_file" ] || ! [ -r /proc/uptime ]; then max_tick_cs=$POLL_CS; fi
-
 # Waits for a child that has ended or been killed; its status in $reaped. Above 128, the status may
 # be a trap's (SIGCHLD above all) that cut `wait` short, even after busybox reaped the child. The
 # shell remembers a reaped child's status, so asking again until the answer repeats (or the shell
@@ -256,14 +254,15 @@ reap() { # pid
 # Sleeps up to $1 centiseconds, or less if a trap fires. The order matters: a trap that runs before
 # $tick_pid is set leaves $woke, one that runs after kills the sleep, so `wait` never misses it.
 # SIGKILL, because a child that has not exec'd sleep yet would swallow any other signal in the
-# handlers it inherited from this shell.
+# handlers it inherited from this shell. The unit is looked at once more just before `wait`:
+# bash reaps children in its SIGCHLD handler but may run the trap only after `wait`.
 tick() {
   tick_pid=
   to_secs "$1"
   # The C locale spares GNU sleep a dozen locale file lookups.
   LC_ALL=C sleep "$secs" &
   tick_pid=$!
-  [ -n "$woke" ] || wait "$tick_pid" 2>/dev/null
+  if [ -z "$woke" ] && ! unit_exited; then wait "$tick_pid" 2>/dev/null; fi
   kill -KILL "$tick_pid" 2>/dev/null
   reap "$tick_pid"
   tick_pid=
@@ -287,15 +286,13 @@ start_unit() { # name file
 # answers kill -0; /proc tells it apart.
 unit_exited() {
   kill -0 "$unit_pid" 2>/dev/null || return 0
-  # `read` takes a byte per system call: the State line comes early in status, late in stat.
-  while read -r key value; do
-    case $key in
-      State:)
-        case $value in Z*) return 0 ;; esac
-        return 1
-        ;;
-    esac
-  done 2>/dev/null <"/proc/$unit_pid/status"
+  # stat is one line, read whole: bash's `read` buffers regular files, and lines left unread
+  # (of status, say) would come back from its next `read` of any file.
+  read -r stat 2>/dev/null <"/proc/$unit_pid/stat" || return 1
+  # The state follows the command name, which may hold spaces and parentheses.
+  case ${stat##*) } in
+    Z*) return 0 ;;
+  esac
   return 1
 }
 
@@ -316,7 +313,7 @@ await_unit() { # deadline stoppable
         return
       fi
     fi
-    wait_cs=$max_tick_cs
+    wait_cs=$POLL_CS
     if [ "$1" -gt 0 ]; then
       if [ "$now" -ge "$1" ]; then ended_by='deadline'; return; fi
       if [ $(($1 - now)) -lt "$wait_cs" ]; then wait_cs=$(($1 - now)); fi

@@ -398,6 +398,17 @@ export function supervisorSuite(variant: ShellVariant): void {
       expect(run.stderr).toContain('the after-script failed with exit code 143');
     });
 
+    test('fifty short steps in a row all end cleanly (races between exit and wake-up)', async () => {
+      const outcomes: string[] = [];
+      for (let batch = 0; batch < 10; batch++) {
+        const runs = await Promise.all(
+          Array.from({ length: 5 }, () => runStep(variant, { script: ['true'], maxTime: 3600 })),
+        );
+        for (const run of runs) outcomes.push(`${run.exit.code} ${run.exit.status?.outcome} ${run.stderr}`);
+      }
+      expect(outcomes).toEqual(Array.from({ length: 50 }, () => '0 succeeded '));
+    });
+
     test('bad settings end with the error status and a message naming the setting', async () => {
       const run = await runStep(variant, { script: ['true'], env: { FINALE_STOP_SIGNAL: 'HUP' } });
       // startSupervisor set FINALE_STOP_SIGNAL only when asked; the test's env wins.
