@@ -276,6 +276,20 @@ describe('Bitbucket Cloud deliveries', () => {
     expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
+  it('answers 500 when the host fails, saying what failed, and starts nothing', async () => {
+    aws.server.route('GET', `${CLOUD_REPO}/src/${PUSH_COMMIT}/bitbucket-pipelines.yml`, 503, {
+      error: 'maintenance',
+    });
+    const before = (await aws.db.store.runs.list('team_name/repo_name', { limit: 200 })).items.length;
+    const result = answer(await handler()(cloud('repo:push', PUSH)));
+    expect(result.status).toBe(500);
+    expect(result.body.error).toMatch(
+      /^Finale could not handle the delivery: Bitbucket Cloud answered 503 to GET \/2\.0\/repositories\/team_name\/repo_name\/src\//,
+    );
+    expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect((await aws.db.store.runs.list('team_name/repo_name', { limit: 200 })).items).toHaveLength(before);
+  });
+
   it('refuses a delivery from another kind of host than the deployment serves', async () => {
     const push = github('push', (example) => example.ref === 'refs/heads/master');
     const body = JSON.stringify(push);
