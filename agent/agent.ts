@@ -18,6 +18,7 @@ import {
   SUPERVISOR_FILES,
   type SupervisorStatus,
 } from '../supervisor/contract';
+import { parseOutputVariables } from '../supervisor/start';
 import { type ArtifactStore, artifactKey } from './artifacts';
 import type { AgentPaths } from './paths';
 import { loadStep, type TaskIdentity } from './task';
@@ -58,16 +59,6 @@ export function exitCodeOf(status: SupervisorStatus): number {
       return reserved ? RESERVED_EXIT_REPLACEMENT : status.exitCode;
     }
   }
-}
-
-/** NAME=value lines, as Bitbucket's output-variables file holds them. */
-export function parseOutputVariables(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) outputs[line.slice(0, eq).trim()] = line.slice(eq + 1).replace(/\r$/, '');
-  }
-  return outputs;
 }
 
 const readText = (path: string) => readFile(path, 'utf8').catch(() => undefined);

@@ -5,8 +5,8 @@
 import { fargateGraceOf } from '../aws/task-definitions';
 import type { StepSpec } from '../statemachine/compiler/plan';
 import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
-import { SUPERVISOR_ENV } from '../supervisor/contract';
 import { shellQuote } from '../supervisor/render';
+import { supervisorEnvironment } from '../supervisor/start';
 import type { AgentPaths } from './paths';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -20,22 +20,20 @@ export function renderEnvFile(variables: Readonly<Record<string, string>>): stri
   return `${lines.join('\n')}\n`;
 }
 
-/** The supervisor's settings for this step on Fargate. */
-export function supervisorEnvironment(
+/** The supervisor's settings for this step on Fargate (supervisor/start.ts names them). */
+export function fargateSupervisorEnvironment(
   spec: StepSpec,
   paths: AgentPaths,
   hasAfterScript: boolean,
 ): Record<string, string> {
-  return {
-    [SUPERVISOR_ENV.dir]: paths.dir,
-    [SUPERVISOR_ENV.script]: paths.script,
-    ...(hasAfterScript ? { [SUPERVISOR_ENV.afterScript]: paths.afterScript } : {}),
-    [SUPERVISOR_ENV.stopSignal]: spec.stop.signal,
-    [SUPERVISOR_ENV.stopGrace]: String(fargateGraceOf(spec)),
-    [SUPERVISOR_ENV.maxTime]: String(spec.maxTimeMinutes * 60),
-    [SUPERVISOR_ENV.afterScriptTimeout]: String(AFTER_SCRIPT_SECONDS),
-    [SUPERVISOR_ENV.cancelFile]: paths.cancel,
-  };
+  return supervisorEnvironment({
+    dir: paths.dir,
+    hasAfterScript,
+    stop: { signal: spec.stop.signal, graceSeconds: fargateGraceOf(spec) },
+    maxTime: spec.maxTimeMinutes * 60,
+    afterScriptTimeout: AFTER_SCRIPT_SECONDS,
+    cancelFile: paths.cancel,
+  });
 }
 
 export function renderStartScript(paths: AgentPaths): string {

@@ -2,6 +2,7 @@
 
 import { join } from 'node:path';
 import { TASK_PATHS } from '../aws/task-definitions';
+import { SCRIPT_FILES } from '../supervisor/start';
 
 export interface AgentPaths {
   /** The supervisor's directory: script files, env file, status, output variables. */
@@ -26,8 +27,8 @@ export function agentPaths(env: NodeJS.ProcessEnv = process.env): AgentPaths {
   return {
     dir,
     workspace: env.FINALE_WORKSPACE || TASK_PATHS.workspace,
-    script: join(dir, 'script.sh'),
-    afterScript: join(dir, 'after-script.sh'),
+    script: join(dir, SCRIPT_FILES.script),
+    afterScript: join(dir, SCRIPT_FILES.afterScript),
     env: join(dir, 'env'),
     start: join(dir, 'start.sh'),
     supervisor: join(dir, 'supervisor.sh'),

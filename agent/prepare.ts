@@ -11,7 +11,7 @@ import { bitbucketVariables } from '../core/variables';
 import type { Store } from '../store/store';
 import { renderStep } from '../supervisor/render';
 import { type ArtifactStore, artifactKey } from './artifacts';
-import { renderEnvFile, renderStartScript, supervisorEnvironment } from './env-file';
+import { fargateSupervisorEnvironment, renderEnvFile, renderStartScript } from './env-file';
 import { cloneCommit } from './git';
 import type { AgentPaths } from './paths';
 import { earlierSteps, loadStep, repositoryIdentity, type TaskIdentity } from './task';
@@ -72,7 +72,7 @@ export async function prepare(deps: PrepareDeps): Promise<void> {
           repository: repositoryIdentity(record.repository),
           cloneDir: paths.workspace,
         }),
-        ...supervisorEnvironment(spec, paths, rendered.afterScript !== null),
+        ...fargateSupervisorEnvironment(spec, paths, rendered.afterScript !== null),
       }),
     );
     // The step's image may run as any user: both volumes are open to it.
