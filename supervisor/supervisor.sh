@@ -286,6 +286,9 @@ start_unit() { # name file
 # answers kill -0; /proc tells it apart.
 unit_exited() {
   kill -0 "$unit_pid" 2>/dev/null || return 0
+  # A zombie has no exe; one stat() settles the usual case. Only a process whose exe is hidden
+  # (another owner, not dumpable) needs its state read.
+  [ -e "/proc/$unit_pid/exe" ] && return 1
   # stat is one line, read whole: bash's `read` buffers regular files, and lines left unread
   # (of status, say) would come back from its next `read` of any file.
   read -r stat 2>/dev/null <"/proc/$unit_pid/stat" || return 1
