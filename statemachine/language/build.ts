@@ -32,7 +32,6 @@ export class ModelBuilder {
   /** The mapping each built step and stage came from, so rules can point at one of its keys. */
   readonly #sources = new WeakMap<object, Mapping>();
 
-
   constructor(
     private readonly tree: SourceTree,
     private readonly sink: DiagnosticSink,

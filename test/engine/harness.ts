@@ -30,7 +30,10 @@ export function sandbox(
   const markers = join(root, '.markers');
   mkdirSync(markers);
   writeFileSync(join(root, 'bitbucket-pipelines.yml'), yaml);
-  writeFileSync(join(root, '.gitignore'), options.ignoreFinale === false ? '.markers/\n' : '.markers/\n.finale/\n');
+  writeFileSync(
+    join(root, '.gitignore'),
+    options.ignoreFinale === false ? '.markers/\n' : '.markers/\n.finale/\n',
+  );
   for (const [name, text] of Object.entries(files)) {
     writeFileSync(join(root, name), text, { mode: 0o755 });
   }
