@@ -5,7 +5,7 @@
 // overhead is the median of the paired differences.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, bench, describe } from 'vitest';
@@ -50,6 +50,7 @@ const SHELLS = [
 const samples = new Map<string, { plain: number[]; supervised: number[]; overhead: number[] }>();
 
 afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
   for (const [name, { plain, supervised, overhead }] of samples) {
     console.log(
       `${name}: plain sh -c ${median(plain).toFixed(2)} ms, supervisor.sh ${median(supervised).toFixed(2)} ms, ` +

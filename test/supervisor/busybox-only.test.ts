@@ -2,11 +2,13 @@
 // that sh leaves ignored in background commands.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { SUPERVISOR_EXIT } from '../../supervisor/contract';
-import { alpineVariant, pidIn, runStep, survivors, waitForFile } from './helpers';
+import { alpineVariant, pidIn, removeTemporaryDirs, runStep, survivors, waitForFile } from './helpers';
 
 const ALPINE = alpineVariant();
+
+afterAll(removeTemporaryDirs);
 
 describe.concurrent('the step supervisor with busybox alone on PATH', () => {
   test('runs a step, without bash, through to the after-script', async () => {

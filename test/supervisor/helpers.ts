@@ -2,8 +2,8 @@
 // and collect everything it did.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -24,6 +24,20 @@ export interface ShellVariant {
   readonly path?: string;
 }
 
+const created: string[] = [];
+
+/** A fresh directory under the system's temp dir, removed by removeTemporaryDirs(). */
+export function temporaryDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `finale-${prefix}-`));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every directory temporaryDir() made (call from afterAll). */
+export function removeTemporaryDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 function which(command: string): string {
   return execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim();
 }
@@ -31,7 +45,7 @@ function which(command: string): string {
 /** A directory of busybox applet links. */
 function busyboxLinks(applets: readonly string[]): string {
   const busybox = which('busybox');
-  const dir = mkdtempSync(join(tmpdir(), 'finale-busybox-'));
+  const dir = temporaryDir('busybox');
   for (const applet of applets) symlinkSync(busybox, join(dir, applet));
   return dir;
 }
@@ -97,7 +111,7 @@ export async function runStep(
   options: Omit<SupervisorOptions, 'dir'> & { readonly dir?: string },
   during?: (context: StepContext) => Promise<void>,
 ): Promise<StepRun> {
-  const work = await mkdtemp(join(tmpdir(), 'finale-step-'));
+  const work = temporaryDir('step');
   const dir = options.dir ?? join(work, '.finale');
   mkdirSync(dir, { recursive: true });
   const baseEnv = Object.fromEntries(

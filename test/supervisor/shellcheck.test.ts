@@ -1,15 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { renderStep } from '../../supervisor/render';
 import { SUPERVISOR_PATH } from '../../supervisor/start';
+import { removeTemporaryDirs, temporaryDir } from './helpers';
 
 function shellcheck(...args: string[]): { status: number | null; output: string } {
   const result = spawnSync('shellcheck', args, { encoding: 'utf8' });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
+
+afterAll(removeTemporaryDirs);
 
 describe('shellcheck', () => {
   test('passes on supervisor.sh', () => {
@@ -30,7 +32,7 @@ describe('shellcheck', () => {
       ],
       afterScript: ['echo "exit code $BITBUCKET_EXIT_CODE"'],
     });
-    const dir = mkdtempSync(join(tmpdir(), 'finale-shellcheck-'));
+    const dir = temporaryDir('shellcheck');
     for (const [name, text] of [
       ['script.sh', rendered.script],
       ['after-script.sh', rendered.afterScript!],

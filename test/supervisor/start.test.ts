@@ -1,15 +1,15 @@
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { startSupervisor } from '../../supervisor/start';
-import { processesInGroup, waitForFile } from './helpers';
+import { processesInGroup, removeTemporaryDirs, temporaryDir, waitForFile } from './helpers';
 
 function groupOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 }
+
+afterAll(removeTemporaryDirs);
 
 afterEach(() => {
   delete process.env.FINALE_MAX_TIME;
@@ -17,7 +17,7 @@ afterEach(() => {
 
 describe('startSupervisor', () => {
   test('leads its own process group; the script runs in another one', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'finale-start-'));
+    const dir = temporaryDir('start');
     const supervisor = await startSupervisor({
       dir,
       cwd: dir,
@@ -39,7 +39,7 @@ describe('startSupervisor', () => {
 
   test('by default runs the script with bash where there is one, as Bitbucket does, and ignores FINALE_ settings of its own environment', async () => {
     process.env.FINALE_MAX_TIME = '0.1';
-    const dir = await mkdtemp(join(tmpdir(), 'finale-start-'));
+    const dir = temporaryDir('start');
     const log = join(dir, 'log');
     const fd = openSync(log, 'w');
     const supervisor = await startSupervisor({
@@ -56,7 +56,7 @@ describe('startSupervisor', () => {
   });
 
   test('outlives a log reader that went away', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'finale-start-'));
+    const dir = temporaryDir('start');
     const supervisor = await startSupervisor({
       dir,
       cwd: dir,

@@ -3,9 +3,17 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { SUPERVISOR_EXIT } from '../../supervisor/contract';
-import { pidIn, runStep, type ShellVariant, sleep, survivors, waitForFile } from './helpers';
+import {
+  pidIn,
+  removeTemporaryDirs,
+  runStep,
+  type ShellVariant,
+  sleep,
+  survivors,
+  waitForFile,
+} from './helpers';
 
 /** Short graces keep the suite fast; long enough that a 2-core machine under load keeps up. */
 const GRACE = 0.6;
@@ -29,6 +37,8 @@ function countingScript(signal: 'TERM' | 'INT'): string[] {
 }
 
 export function supervisorSuite(variant: ShellVariant): void {
+  afterAll(removeTemporaryDirs);
+
   describe.concurrent(`the step supervisor under ${variant.name}`, () => {
     test('runs the items as one program: set -e, + echo lines, if/fi and && across items, exports', async () => {
       const run = await runStep(variant, {
