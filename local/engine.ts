@@ -37,8 +37,8 @@ export interface EngineDeps {
   readonly control: (request: ControlRequest) => Promise<unknown>;
   readonly tokens: TaskTokens;
   readonly tasks: LocalTasks;
-  /** Every history event, as it happens (for `finale show`, logs and tests). */
-  readonly onEvent?: (event: HistoryEvent) => void;
+  /** Every history event, in order; the execution counts as done once the last one is handled. */
+  readonly onEvent?: (event: HistoryEvent) => void | Promise<void>;
 }
 
 export interface Execution {
@@ -144,20 +144,26 @@ export function startExecution(
     context: context as never,
   });
 
-  if (deps.onEvent) {
-    const onEvent = deps.onEvent;
-    void (async () => {
-      for await (const event of execution.eventLogs) onEvent(event as HistoryEvent);
-    })();
-  }
+  // The interpreter closes its event log when the execution ends, which ends this loop.
+  const onEvent = deps.onEvent;
+  const recorded = onEvent
+    ? (async () => {
+        for await (const event of execution.eventLogs) await onEvent(event as HistoryEvent);
+      })().catch(() => undefined)
+    : Promise.resolve();
 
-  const done = execution.result.then(
-    (output) => ({ status: 'SUCCEEDED' as const, output }),
-    (error: Error & { cause?: Error }) => {
-      // ExecutionError wraps the state's error; its name is the Fail state's Error.
-      const inner = error.cause instanceof Error ? error.cause : error;
-      return { status: 'FAILED' as const, error: inner.name, cause: inner.message };
-    },
-  );
+  const done = execution.result
+    .then(
+      (output) => ({ status: 'SUCCEEDED' as const, output }),
+      (error: Error & { cause?: Error }) => {
+        // ExecutionError wraps the state's error; its name is the Fail state's Error.
+        const inner = error.cause instanceof Error ? error.cause : error;
+        return { status: 'FAILED' as const, error: inner.name, cause: inner.message };
+      },
+    )
+    .then(async (outcome) => {
+      await recorded;
+      return outcome;
+    });
   return { id, done };
 }

@@ -112,9 +112,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
       control: (request) => core.control(request),
       tokens,
       tasks,
-      onEvent: (event) => {
-        void appendFile(history, `${JSON.stringify(event)}\n`).catch(() => undefined);
-      },
+      onEvent: (event) => appendFile(history, `${JSON.stringify(event)}\n`).catch(() => undefined),
     });
     executions.set(run.runId, execution);
     void execution.done.finally(() => {
@@ -254,7 +252,12 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     async settled(runId) {
       await executions.get(runId)?.done;
     },
+    /**
+     * Stops serving. Steps still running are killed, not left behind: their runs become orphans that
+     * the next server adopts (it runs their final steps and releases their locks).
+     */
     async close() {
+      await Promise.all([...executions.keys()].map((runId) => killLeftovers({ runId }, paths)));
       clearInterval(renewTimer);
       clearInterval(adoptTimer);
       for (const timer of waiting.values()) clearTimeout(timer);
