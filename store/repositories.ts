@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../core/contract';
 import type { Plan } from '../statemachine/compiler/plan';
 import { isConditionalCheckFailure } from './errors';
@@ -181,6 +181,8 @@ export interface DeliveriesRepository {
    * expired (the expiry is compared here: TTL deletion is only garbage collection).
    */
   markSeen(deliveryId: string, ttlSeconds: number): Promise<boolean>;
+  /** Forgets a delivery id, so the host's redelivery is handled again (its handling failed). */
+  forget(deliveryId: string): Promise<void>;
 }
 
 export function createDeliveriesRepository(
@@ -206,6 +208,10 @@ export function createDeliveriesRepository(
         if (isConditionalCheckFailure(error)) return false;
         throw error;
       }
+    },
+
+    async forget(deliveryId) {
+      await client.send(new DeleteCommand({ TableName: tableName, Key: { deliveryId } }));
     },
   };
 }

@@ -100,12 +100,26 @@ async function receive(event: HttpApiEvent, deps: WebhookDeps): Promise<HttpApiR
     if (error instanceof MalformedPayload) return json(400, { error: error.message });
     throw error;
   }
-  const fresh = await deps.store.deliveries.markSeen(
-    `${delivery.source}:${delivery.deliveryId}`,
-    DELIVERY_TTL_SECONDS,
-  );
+  const seenKey = `${delivery.source}:${delivery.deliveryId}`;
+  const fresh = await deps.store.deliveries.markSeen(seenKey, DELIVERY_TTL_SECONDS);
   if (!fresh)
     return json(202, { started: [], reason: `delivery ${delivery.deliveryId} was already received` });
+  try {
+    return await handle(delivery, translation, seenKey, deps);
+  } catch (error) {
+    // Nothing is lost: the host's redelivery is handled again, and each of its runs that did start
+    // is recognised by its own key and not started twice.
+    await deps.store.deliveries.forget(seenKey).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function handle(
+  delivery: NonNullable<ReturnType<typeof deliveryOf>>,
+  translation: ReturnType<typeof translate>,
+  seenKey: string,
+  deps: WebhookDeps,
+): Promise<HttpApiResult> {
   if (translation.kind === 'ignored') return json(202, { started: [], reason: translation.reason });
 
   const host = await deps.host();
@@ -126,6 +140,11 @@ async function receive(event: HttpApiEvent, deps: WebhookDeps): Promise<HttpApiR
     const ref = trigger.record.ref;
     if (index >= MAX_RUNS_PER_DELIVERY) {
       skipped.push({ ref, reason: `one delivery starts at most ${MAX_RUNS_PER_DELIVERY} runs` });
+      continue;
+    }
+    const runKey = `${seenKey}#${index}`;
+    if (!(await deps.store.deliveries.markSeen(runKey, DELIVERY_TTL_SECONDS))) {
+      skipped.push({ ref, reason: 'started by an earlier attempt of this delivery' });
       continue;
     }
     try {
@@ -153,8 +172,10 @@ async function receive(event: HttpApiEvent, deps: WebhookDeps): Promise<HttpApiR
       });
     } catch (error) {
       // The user's mistakes (no pipeline, an invalid file) are answers; anything else is Finale's failure.
-      if (!(error instanceof FinaleError) || !['NoPipeline', 'InvalidPipeline'].includes(error.name))
+      if (!(error instanceof FinaleError) || !['NoPipeline', 'InvalidPipeline'].includes(error.name)) {
+        await deps.store.deliveries.forget(runKey).catch(() => undefined);
         throw error;
+      }
       skipped.push({ ref, reason: error.message });
     }
   }

@@ -162,6 +162,23 @@ describe('Bitbucket Cloud deliveries', () => {
     expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
 
+  it('loses nothing when starting fails: the redelivery starts the run, once', async () => {
+    // The host cannot serve the file: the start fails, the delivery is answered 500 and forgotten.
+    aws.server.route('GET', `${CLOUD_REPO}/src/${PUSH_COMMIT}/bitbucket-pipelines.yml`, 503, 'down');
+    const failed = answer(await handler()(cloud('repo:push', PUSH, {}, 'retried-uuid')));
+    expect(failed.status).toBe(500);
+    expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    // Bitbucket retries the same delivery; now the host answers, and the run starts.
+    aws.server.route('GET', `${CLOUD_REPO}/src/${PUSH_COMMIT}/bitbucket-pipelines.yml`, 200, PIPELINES);
+    const retried = answer(await handler()(cloud('repo:push', PUSH, {}, 'retried-uuid')));
+    expect(retried.status).toBe(201);
+    expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    // A replay after that success starts nothing more.
+    const replay = answer(await handler()(cloud('repo:push', PUSH, {}, 'retried-uuid')));
+    expect(replay.status).toBe(202);
+    expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
   it('rejects forged and unsigned deliveries with 401 and starts nothing', async () => {
     const forged = answer(
       await handler()(cloud('repo:push', PUSH, { signature: sign(PUSH, 'not-the-secret') })),
