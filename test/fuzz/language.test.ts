@@ -2,10 +2,12 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import {
+  corpusSeeds,
   generatedProperty,
   mutationsProperty,
   randomTextProperty,
   randomYamlProperty,
+  repositorySeeds,
   SHARE,
   selectionProperty,
 } from '../language/properties';
@@ -14,7 +16,9 @@ const TOTAL = Number(process.env.FINALE_FUZZ_RUNS ?? 100_000);
 const runs = (share: number) => ({ numRuns: Math.ceil(TOTAL * share) });
 
 describe(`language fuzzing, ${TOTAL.toLocaleString('en')} cases`, () => {
-  it('mutated corpus files', () => fc.assert(mutationsProperty, runs(SHARE.mutations)));
+  it('mutated corpus files', () => fc.assert(mutationsProperty(corpusSeeds()), runs(SHARE.mutations)));
+  it('mutated repository files', () =>
+    fc.assert(mutationsProperty(repositorySeeds()), runs(SHARE.mutations / 3)));
   it('random YAML documents', () => fc.assert(randomYamlProperty, runs(SHARE.randomYaml)));
   it('random YAML-like text', () => fc.assert(randomTextProperty, runs(SHARE.randomText)));
   it('generated valid files', () => fc.assert(generatedProperty, runs(SHARE.generated)));

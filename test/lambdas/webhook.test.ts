@@ -1,10 +1,9 @@
-// The webhook Lambda with real deliveries: Bitbucket Cloud payloads from the shared corpus, GitHub's
-// from @octokit/webhooks-examples, and Bitbucket Data Center's documented shape, each signed with a
-// test secret. A run starts only for a right signature and a new delivery id.
+// The webhook Lambda with deliveries: GitHub's real ones from @octokit/webhooks-examples, Bitbucket
+// Cloud's and Data Center's in their documented shape (the real Bitbucket payloads of the shared
+// corpus: test/corpus/webhooks.test.ts), each signed with a test secret. A run starts only for a
+// right signature and a new delivery id.
 
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -12,10 +11,9 @@ import type { HostConfig } from '../../aws/hosts/index';
 import type { HttpApiEvent } from '../../lambdas/http';
 import { createWebhookHandler, MAX_BODY_BYTES } from '../../lambdas/webhook/handler';
 import { sign } from '../../lambdas/webhook/signature';
+import { CLOUD_PULL_REQUEST, CLOUD_PULL_REQUEST_SLASH, CLOUD_PUSH, PUSH_COMMIT } from './bitbucket-payloads';
 import { quiet, REGION, useAwsHarness, WEBHOOK_SECRET } from './harness';
 
-const CORPUS = join(import.meta.dirname, '../../../shared/corpus/webhooks/bitbucket');
-const corpus = (file: string) => readFileSync(join(CORPUS, file), 'utf8');
 const octokit = createRequire(import.meta.url)('@octokit/webhooks-examples') as {
   name: string;
   examples: Record<string, unknown>[];
@@ -104,8 +102,7 @@ const answer = (result: { statusCode: number; body: string }) => ({
   },
 });
 
-const PUSH = corpus('go-playground-webhooks__repo-push.json');
-const PUSH_COMMIT = '709d658dc5b6d6afcd46049c2f332ee3f515a67d';
+const PUSH = CLOUD_PUSH;
 const CLOUD_REPO = '/2.0/repositories/team_name/repo_name';
 
 beforeEach(() => {
@@ -215,7 +212,7 @@ describe('Bitbucket Cloud deliveries', () => {
   });
 
   it('starts the pull-requests pipeline for a pull request created from a slash branch', async () => {
-    const body = corpus('drone-go-scm__pullrequest-created-slash-branch.json');
+    const body = CLOUD_PULL_REQUEST_SLASH;
     aws.server.route(
       'GET',
       '/2.0/repositories/brydzewski/foo/src/507a576e59b3/bitbucket-pipelines.yml',
@@ -236,7 +233,7 @@ describe('Bitbucket Cloud deliveries', () => {
   });
 
   it('answers 202 with the reason when nothing starts', async () => {
-    const body = corpus('go-playground-webhooks__pullrequest-created.json');
+    const body = CLOUD_PULL_REQUEST;
     // No pipeline file at the commit.
     const missing = answer(await handler()(cloud('pullrequest:updated', body)));
     expect(missing.status).toBe(202);

@@ -1,4 +1,5 @@
-// 10,000 property cases in the normal run; `npm run fuzz` runs the same properties at 100,000.
+// 10,000 property cases in the normal run, with nothing from outside the repository; the corpus
+// mutations run in `npm run test:corpus`, and `npm run fuzz` runs everything at 100,000.
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import {
@@ -6,6 +7,7 @@ import {
   mutationsProperty,
   randomTextProperty,
   randomYamlProperty,
+  repositorySeeds,
   SHARE,
   selectionProperty,
 } from './properties';
@@ -14,8 +16,8 @@ const TOTAL = 10_000;
 const runs = (share: number) => ({ numRuns: Math.ceil(TOTAL * share) });
 
 describe('properties of the language', () => {
-  it('random mutations of corpus files yield diagnostics, never an exception', () => {
-    fc.assert(mutationsProperty, runs(SHARE.mutations));
+  it("random mutations of the repository's pipeline files yield diagnostics, never an exception", () => {
+    fc.assert(mutationsProperty(repositorySeeds()), runs(SHARE.mutations));
   });
 
   it('random YAML documents yield diagnostics, never an exception', () => {

@@ -23,11 +23,27 @@ export const SHARE = {
   selection: 0.02,
 } as const;
 
-const CORPUS = resolve('../shared/corpus/bitbucket-pipelines');
+/** The real files beside the repository (`npm run test:corpus` and `npm run fuzz` use them). */
+export const CORPUS = resolve('../shared/corpus/bitbucket-pipelines');
+
 // Small files keep a case cheap; they cover every feature the corpus uses.
-const corpus = readdirSync(CORPUS)
-  .filter((f) => f.endsWith('.yml') && statSync(join(CORPUS, f)).size < 1500)
-  .map((f) => readFileSync(join(CORPUS, f), 'utf8'));
+export function corpusSeeds(): string[] {
+  return readdirSync(CORPUS)
+    .filter((f) => f.endsWith('.yml') && statSync(join(CORPUS, f)).size < 1500)
+    .map((f) => readFileSync(join(CORPUS, f), 'utf8'));
+}
+
+/** The repository's own pipeline files: seeds that need nothing beside the repository. */
+export function repositorySeeds(): string[] {
+  const fixtures = resolve('test/compiler/fixtures');
+  const examples = resolve('examples');
+  return [
+    ...readdirSync(fixtures)
+      .filter((f) => f.endsWith('.yml'))
+      .map((f) => join(fixtures, f)),
+    ...readdirSync(examples).map((dir) => join(examples, dir, 'bitbucket-pipelines.yml')),
+  ].map((path) => readFileSync(path, 'utf8'));
+}
 
 /** What holds for any input: no exception, and well-formed diagnostics inside the text. */
 export function checkResult(text: string, result: ReadResult): void {
@@ -127,14 +143,17 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   }),
 );
 
-export const mutationsProperty = fc.property(
-  fc.nat({ max: corpus.length - 1 }),
-  fc.array(mutation, { minLength: 1, maxLength: 4 }),
-  (index, mutations) => {
-    const text = mutations.reduce((t, m) => m(t), corpus[index] as string);
-    checkResult(text, parse(text));
-  },
-);
+/** Random mutations of `seeds` (real files) yield diagnostics, never an exception. */
+export function mutationsProperty(seeds: readonly string[]) {
+  return fc.property(
+    fc.nat({ max: seeds.length - 1 }),
+    fc.array(mutation, { minLength: 1, maxLength: 4 }),
+    (index, mutations) => {
+      const text = mutations.reduce((t, m) => m(t), seeds[index] as string);
+      checkResult(text, parse(text));
+    },
+  );
+}
 
 // --- random YAML and random text ---------------------------------------------------------------
 
