@@ -10,6 +10,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskEnd } from '../core/task-hooks';
+import { isAlive } from '../local/processes';
 import type { Store } from '../store/store';
 import {
   parseSupervisorStatus,
@@ -63,15 +64,6 @@ export function exitCodeOf(status: SupervisorStatus): number {
 
 const readText = (path: string) => readFile(path, 'utf8').catch(() => undefined);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function supervisorPid(paths: AgentPaths): Promise<number | undefined> {
   const pid = Number((await readText(paths.supervisorPid))?.trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
@@ -99,7 +91,7 @@ export function runAgent(deps: AgentDeps): AgentHandle {
         };
       }
       const pid = await supervisorPid(paths);
-      if (pid !== undefined && !alive(pid)) {
+      if (pid !== undefined && !isAlive(pid)) {
         // It may have written its status just before exiting.
         const last = parseSupervisorStatus(await readText(join(paths.dir, SUPERVISOR_FILES.status)));
         if (last) return { kind: 'status', status: last };

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { FinaleError } from '../core/errors';
 import { BUILD_ID, installToken, type ServerInfo, TOKEN_HEADER, USER_HEADER } from '../local/access';
 import { ensureHome, type FinalePaths, finalePaths, repositoryRoot } from '../local/paths';
+import { isAlive } from '../local/processes';
 import type { Transport } from './transport';
 
 /** Who is asking: FINALE_USER, else git's user.email, else the OS user. */
@@ -27,19 +28,10 @@ export function localIdentity(cwd = process.cwd()): string {
   return userInfo().username;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function readServerInfo(paths: FinalePaths): Promise<ServerInfo | undefined> {
   try {
     const info = JSON.parse(await readFile(paths.serverFile, 'utf8')) as ServerInfo;
-    return alive(info.pid) ? info : undefined;
+    return isAlive(info.pid) ? info : undefined;
   } catch {
     return undefined;
   }
@@ -73,7 +65,7 @@ async function retireIfStale(info: ServerInfo, active: number): Promise<boolean>
   }
   process.kill(info.pid, 'SIGTERM');
   const deadline = Date.now() + 5000;
-  while (alive(info.pid) && Date.now() < deadline) await sleep(25);
+  while (isAlive(info.pid) && Date.now() < deadline) await sleep(25);
   return true;
 }
 

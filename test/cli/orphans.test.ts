@@ -3,6 +3,7 @@
 // kills what is left of the step, marks the run ERROR, runs its final step and releases its locks.
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { alive } from '../supervisor/helpers';
 import { marker, markerLines, sandbox, until } from '../engine/harness';
 import { finale, launch, serverInfo, stopServer } from './support';
 
@@ -10,15 +11,6 @@ const roots: string[] = [];
 afterEach(async () => {
   await Promise.all(roots.splice(0).map(stopServer));
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('an engine killed with -9', () => {
   it('12. the next command adopts the orphan: leftovers killed, ERROR, final step once, locks released', async () => {
