@@ -1,6 +1,7 @@
 // Starting a run from the Lambdas (a webhook's trigger, or the API's custom run): the pipeline file is
-// read from the repository host at the run's commit, then core's startPipeline selects, compiles,
-// records the run and hands it to the AWS executor; the host hears INPROGRESS.
+// read from the repository host at the run's commit, the files the trigger changed are listed when the
+// file has changeset conditions, then core's startPipeline selects, compiles, records the run and
+// hands it to the AWS executor; the host hears INPROGRESS.
 
 import type { RepositoryHost } from '../aws/hosts/host';
 import type { Clock } from '../core/contract';
@@ -25,9 +26,20 @@ export interface StartDeps {
   readonly host: RepositoryHost;
   /** For the commit status link when the run has no execution (yet). */
   readonly region: string;
-  /** Commit statuses are reported on a best-effort basis: a failure is logged, never fatal. */
+  /**
+   * Commit statuses are reported on a best-effort basis, and changed files listed likewise: a failure
+   * is logged, never fatal.
+   */
   readonly warn: (message: string, error: unknown) => void;
 }
+
+/**
+ * Where the files a trigger changed come from, for `condition.changesets`: known already (a GitHub
+ * push lists its head commit's files), or asked of the host, `RepositoryHost.changedFiles(head, base)`.
+ */
+export type ChangeSource =
+  | { readonly files: readonly string[] }
+  | { readonly head: string; readonly base?: string };
 
 export interface StartRequest {
   readonly repository: string;
@@ -36,6 +48,50 @@ export interface StartRequest {
   readonly user: string;
   /** @default PIPELINE_FILE */
   readonly file?: string;
+  /** @default `changeSourceOf(trigger)` */
+  readonly changes?: ChangeSource;
+}
+
+/**
+ * Bitbucket's rule: a pull request counts every commit it brings (its changes since the merge base
+ * with the destination); any other trigger (branch, tag, bookmark, custom, manual) counts only the
+ * commit it builds, against its first parent.
+ */
+export function changeSourceOf(trigger: TriggerRecord): ChangeSource {
+  return trigger.kind === 'pull-request' && trigger.destination
+    ? { head: trigger.commit, base: trigger.destination }
+    : { head: trigger.commit };
+}
+
+/** Quick and safe: a file that never says `changesets` has no changeset condition to evaluate. */
+const MENTIONS_CHANGESETS = /\bchangesets\b/;
+
+/**
+ * The files the trigger changed, or undefined (every conditional step runs) when the file has no
+ * changeset condition or the host cannot tell; the latter is logged with the reason.
+ */
+export async function changedFilesOf(
+  request: StartRequest,
+  text: string,
+  deps: Pick<StartDeps, 'host' | 'warn'>,
+): Promise<readonly string[] | undefined> {
+  if (!MENTIONS_CHANGESETS.test(text)) return undefined;
+  const source = request.changes ?? changeSourceOf(request.trigger);
+  if ('files' in source) return source.files;
+  const change = source.base
+    ? `${source.head.slice(0, 12)} since ${source.base}`
+    : `commit ${source.head.slice(0, 12)}`;
+  const unknown = `every step with a changeset condition runs (${request.repository}, ${request.trigger.kind} ${request.trigger.ref})`;
+  try {
+    const files = await deps.host.changedFiles(request.repository, source.head, source.base);
+    if (files === undefined) {
+      deps.warn(`${change} changed more files than the host lists in full: ${unknown}`, undefined);
+    }
+    return files;
+  } catch (error) {
+    deps.warn(`could not list the files changed by ${change}: ${unknown}`, error);
+    return undefined;
+  }
 }
 
 /**
@@ -49,6 +105,7 @@ export async function startRun(request: StartRequest, deps: StartDeps): Promise<
   if (text === undefined) {
     throw new NoPipelineError(`${repository} has no ${path} at ${trigger.commit.slice(0, 12)}`);
   }
+  const changedFiles = await changedFilesOf(request, text, deps);
   let started: StartedRun;
   try {
     started = await startPipeline(
@@ -58,6 +115,7 @@ export async function startRun(request: StartRequest, deps: StartDeps): Promise<
         trigger,
         choose: request.choose,
         caller: { user: request.user },
+        ...(changedFiles ? { changedFiles } : {}),
       },
       deps,
     );

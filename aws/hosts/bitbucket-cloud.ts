@@ -1,6 +1,7 @@
-// Bitbucket Cloud's REST API 2.0: the file at a commit (`src`), branch heads (`refs/branches`) and
-// build statuses (`commit/{hash}/statuses/build`).
+// Bitbucket Cloud's REST API 2.0: the file at a commit (`src`), branch heads (`refs/branches`),
+// changed files (`diffstat`) and build statuses (`commit/{hash}/statuses/build`).
 
+import { walkChangePages } from './changes';
 import { type CommitState, type RepositoryHost, splitRepository } from './host';
 import { basicAuthorization, httpClient } from './http';
 
@@ -69,6 +70,23 @@ export function bitbucketCloud(config: BitbucketCloudConfig, fetchImpl?: typeof 
       if (!ref.target?.hash)
         throw new Error(`Bitbucket Cloud gave no commit for branch ${name} of ${repository}`);
       return { branch: name, commit: ref.target.hash };
+    },
+    async changedFiles(repository, head, base) {
+      // One commit: against its first parent. `head..base` with topic=true: head against its merge
+      // base with base (Bitbucket's order is the opposite of git's).
+      const first = base
+        ? `${repo(repository)}/diffstat/${segment(head)}..${segment(base)}?topic=true`
+        : `${repo(repository)}/diffstat/${segment(head)}`;
+      return walkChangePages('Bitbucket Cloud', first, async (url) => {
+        const page = (await (await http.request('GET', url))!.json()) as {
+          values?: { old?: { path?: string } | null; new?: { path?: string } | null }[];
+          next?: string;
+        };
+        return {
+          paths: (page.values ?? []).flatMap((entry) => [entry.new?.path, entry.old?.path]),
+          next: page.next,
+        };
+      });
     },
     async reportStatus(repository, commit, status) {
       await http.request('POST', `${repo(repository)}/commit/${segment(commit)}/statuses/build`, {

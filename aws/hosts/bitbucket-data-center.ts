@@ -1,6 +1,7 @@
 // Bitbucket Data Center (Server): REST API 1.0 (`/rest/api/latest`). Repositories are PROJECT/slug.
 
 import { filePath, segment } from './bitbucket-cloud';
+import { walkChangePages } from './changes';
 import { type CommitState, type RepositoryHost, splitRepository } from './host';
 import { basicAuthorization, httpClient } from './http';
 
@@ -23,6 +24,9 @@ const STATES: Record<CommitState, string> = {
   FAILED: 'FAILED',
   STOPPED: 'CANCELLED',
 };
+
+/** Data Center's default ceiling for a page of changes. */
+const PAGE_LIMIT = 1000;
 
 export function bitbucketDataCenter(
   config: BitbucketDataCenterConfig,
@@ -68,6 +72,27 @@ export function bitbucketDataCenter(
       const found = page.values?.find((value) => value.displayId === branch);
       if (!found?.latestCommit) throw new Error(`${repository} has no branch ${branch}`);
       return { branch, commit: found.latestCommit };
+    },
+    async changedFiles(repository, head, base) {
+      // A commit's changes are against its first parent; compare/changes lists what `from` has that
+      // `to` has not, as a pull request from `from` into `to` shows it.
+      const first = base
+        ? `${repo(repository)}/compare/changes?from=${segment(head)}&to=${segment(base)}&limit=${PAGE_LIMIT}`
+        : `${repo(repository)}/commits/${segment(head)}/changes?limit=${PAGE_LIMIT}`;
+      return walkChangePages('Bitbucket Data Center', first, async (url) => {
+        const page = (await (await http.request('GET', url))!.json()) as {
+          values?: { path?: { toString?: string }; srcPath?: { toString?: string } }[];
+          isLastPage?: boolean;
+          nextPageStart?: number;
+        };
+        return {
+          paths: (page.values ?? []).flatMap((change) => [change.path?.toString, change.srcPath?.toString]),
+          next:
+            page.isLastPage === false && typeof page.nextPageStart === 'number'
+              ? `${first}&start=${page.nextPageStart}`
+              : undefined,
+        };
+      });
     },
     async reportStatus(repository, commit, status) {
       await http.request('POST', `${repo(repository)}/commits/${segment(commit)}/builds`, {

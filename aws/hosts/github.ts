@@ -1,6 +1,8 @@
-// GitHub's REST API: contents at a ref (raw), branches, and commit statuses.
+// GitHub's REST API: contents at a ref (raw), branches, changed files (a commit, or a compare) and
+// commit statuses.
 
 import { filePath, segment } from './bitbucket-cloud';
+import { walkChangePages } from './changes';
 import { type CommitState, type RepositoryHost, splitRepository } from './host';
 import { basicAuthorization, httpClient } from './http';
 
@@ -21,6 +23,18 @@ const STATES: Record<CommitState, string> = {
   FAILED: 'failure',
   STOPPED: 'error',
 };
+
+/** The most files GitHub lists for a comparison. */
+const COMPARE_FILES = 300;
+
+/** The `rel="next"` URL of a Link header. */
+function nextLink(response: Response): string | undefined {
+  for (const part of (response.headers.get('link') ?? '').split(',')) {
+    const match = /<([^>]+)>\s*;\s*rel="next"/.exec(part);
+    if (match) return match[1];
+  }
+  return undefined;
+}
 
 export function github(config: GitHubConfig, fetchImpl?: typeof fetch): RepositoryHost {
   const api = (config.apiUrl ?? 'https://api.github.com').replace(/\/$/, '');
@@ -61,6 +75,26 @@ export function github(config: GitHubConfig, fetchImpl?: typeof fetch): Reposito
       };
       if (!found.commit?.sha) throw new Error(`GitHub gave no commit for branch ${name} of ${repository}`);
       return { branch: name, commit: found.commit.sha };
+    },
+    async changedFiles(repository, head, base) {
+      type Files = { files?: { filename?: string; previous_filename?: string }[] };
+      const paths = (body: Files) =>
+        (body.files ?? []).flatMap((file) => [file.filename, file.previous_filename]);
+      if (base) {
+        // A comparison lists its files on its first page only, at most 300 of them: paging it pages
+        // its commits. A full list may be cut short.
+        const body = (await (await http.request(
+          'GET',
+          `${repo(repository)}/compare/${segment(base)}...${segment(head)}`,
+        ))!.json()) as Files;
+        if ((body.files?.length ?? 0) >= COMPARE_FILES) return undefined;
+        return [...new Set(paths(body).filter((path): path is string => Boolean(path)))];
+      }
+      // A commit lists its files 300 a page, up to 3000, the next page named in the Link header.
+      return walkChangePages('GitHub', `${repo(repository)}/commits/${segment(head)}`, async (url) => {
+        const response = (await http.request('GET', url))!;
+        return { paths: paths((await response.json()) as Files), next: nextLink(response) };
+      });
     },
     async reportStatus(repository, commit, status) {
       await http.request('POST', `${repo(repository)}/statuses/${segment(commit)}`, {

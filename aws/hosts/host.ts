@@ -1,5 +1,6 @@
 // A repository host, as the Lambdas and the step task's agent see it: read the pipeline file at a
-// commit, find a branch's head, report a commit status, and say how to clone.
+// commit, find a branch's head, list the files a change touched, report a commit status, and say how
+// to clone.
 
 import { FinaleError } from '../../core/errors';
 
@@ -32,6 +33,13 @@ export interface RepositoryHost {
     repository: string,
     branch?: string,
   ): Promise<{ readonly branch: string; readonly commit: string }>;
+  /**
+   * The paths changed by `head` itself, against its first parent; or, with a `base` (a commit or a
+   * branch), the paths changed on `head` since its merge base with `base` (the three-dot diff a pull
+   * request shows). A rename counts both paths. Undefined when the list is too long to be complete
+   * (`MAX_CHANGED_FILES` in `changes.ts`); throws a HostError when the host cannot answer.
+   */
+  changedFiles(repository: string, head: string, base?: string): Promise<readonly string[] | undefined>;
   reportStatus(repository: string, commit: string, status: CommitStatus): Promise<void>;
   cloneAccess(repository: string): CloneAccess;
 }

@@ -22,6 +22,7 @@ import {
   readConfig,
 } from '../runtime';
 import { startRun } from '../starts';
+import { payloadChanges } from './changes';
 import { verifySignature } from './signature';
 import { deliveryOf, SOURCE_NAMES } from './sources';
 import { MalformedPayload, type Skipped, translate } from './translate';
@@ -105,7 +106,7 @@ async function receive(event: HttpApiEvent, deps: WebhookDeps): Promise<HttpApiR
   if (!fresh)
     return json(202, { started: [], reason: `delivery ${delivery.deliveryId} was already received` });
   try {
-    return await handle(delivery, translation, seenKey, deps);
+    return await handle(delivery, translation, payload, seenKey, deps);
   } catch (error) {
     // Nothing is lost: the host's redelivery is handled again, and each of its runs that did start
     // is recognised by its own key and not started twice.
@@ -117,6 +118,7 @@ async function receive(event: HttpApiEvent, deps: WebhookDeps): Promise<HttpApiR
 async function handle(
   delivery: NonNullable<ReturnType<typeof deliveryOf>>,
   translation: ReturnType<typeof translate>,
+  payload: unknown,
   seenKey: string,
   deps: WebhookDeps,
 ): Promise<HttpApiResult> {
@@ -148,12 +150,14 @@ async function handle(
       continue;
     }
     try {
+      const changes = payloadChanges(delivery.source, payload, trigger);
       const { run } = await startRun(
         {
           repository: translation.repository,
           trigger: trigger.record,
           choose: (file) => selectPipeline(file, trigger.event),
           user: translation.actor,
+          ...(changes ? { changes } : {}),
         },
         starts,
       );

@@ -15,13 +15,13 @@ export interface RecordedRequest {
 export interface FakeHttp {
   readonly url: string;
   readonly requests: RecordedRequest[];
-  /** Answers `METHOD /path?query` with a status and a body (JSON unless a string). */
-  route(method: string, url: string, status: number, body?: unknown): void;
+  /** Answers `METHOD /path?query` with a status, a body (JSON unless a string) and extra headers. */
+  route(method: string, url: string, status: number, body?: unknown, headers?: Record<string, string>): void;
   close(): Promise<void>;
 }
 
 export async function startFakeHttp(): Promise<FakeHttp> {
-  const routes = new Map<string, { status: number; body: unknown }>();
+  const routes = new Map<string, { status: number; body: unknown; headers?: Record<string, string> }>();
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -38,6 +38,7 @@ export async function startFakeHttp(): Promise<FakeHttp> {
       res
         .writeHead(route.status, {
           'content-type': typeof route.body === 'string' ? 'text/plain' : 'application/json',
+          ...route.headers,
         })
         .end(text);
     });
@@ -47,8 +48,8 @@ export async function startFakeHttp(): Promise<FakeHttp> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    route(method, url, status, body) {
-      routes.set(`${method} ${url}`, { status, body });
+    route(method, url, status, body, headers) {
+      routes.set(`${method} ${url}`, { status, body, ...(headers ? { headers } : {}) });
     },
     close: () =>
       new Promise<void>((resolve) => {
