@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import { TABLES, type TableName, type TableSpec } from '../store/tables';
 
 export const ACTIONS = {
-  /** What store/ sends: single-item reads and conditional writes, queries and scans; no batch, no delete. */
+  /** What store/ sends to the core tables: single-item reads and conditional writes, queries, scans. */
   storeReadWrite: [
     'dynamodb:GetItem',
     'dynamodb:PutItem',
@@ -26,8 +26,8 @@ export const ACTIONS = {
   /** Plans are written once, when a run starts, and read by hash afterwards. */
   plansWrite: ['dynamodb:GetItem', 'dynamodb:PutItem'],
   plansRead: ['dynamodb:GetItem'],
-  /** A delivery id is recorded with one conditional put (dedupe). */
-  deliveries: ['dynamodb:PutItem'],
+  /** A delivery id is recorded with one conditional put (dedupe), and forgotten if its handling fails. */
+  deliveries: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
   /** The step task reads its spec and its run, and records how the step ended. */
   storeTaskRuns: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   /** Resuming a run waiting on an approval or a lock, or failing it when the run is stopped. */
