@@ -16,6 +16,7 @@ import { pickPipeline } from '../statemachine/language/pick';
 import { createDocumentClient } from '../store/client';
 import type { RunRecord } from '../store/records';
 import { createStore, systemClock } from '../store/store';
+import { changedSinceUpstream } from './changes';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startDynalite } from './dynalite';
 import { type Execution, startExecution } from './engine';
 import { killLeftovers } from './leftovers';
@@ -144,6 +145,9 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
       const snapshot = await snapshotWorkingTree(paths.root, pending);
       const branch = request.branch ?? snapshot.branch;
       const custom = request.pipeline?.startsWith('custom:');
+      const changedFiles = snapshot.git
+        ? await changedSinceUpstream(paths.root, snapshot.commit, snapshot.branch)
+        : undefined;
       try {
         return await startPipeline(
           {
@@ -162,6 +166,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
                 variables: request.variables,
               }),
             caller: request.caller,
+            ...(changedFiles ? { changedFiles } : {}),
             engine: engine(),
           },
           {
