@@ -123,7 +123,7 @@ describe('the functions', () => {
         table('runs'),
         table('repositories'),
         table('plans', ['dynamodb:GetItem', 'dynamodb:PutItem']),
-        table('deliveries', ['dynamodb:PutItem', 'dynamodb:DeleteItem']),
+        table('deliveries', ['dynamodb:DeleteItem', 'dynamodb:PutItem']),
         secrets('HostToken', 'WebhookSecret'),
         ...startRuns,
         ownLogs('webhook'),
