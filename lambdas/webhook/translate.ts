@@ -2,7 +2,8 @@
 // fields it reads (zod, so a malformed payload is rejected with the field named). A push may carry
 // several changes (branches, tags, deletions); each change is one trigger or one skip with a reason.
 
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import type { TriggerEvent } from '../../statemachine/language/model';
 import type { TriggerRecord } from '../../store/records';
 import type { WebhookSource } from './sources';
@@ -38,7 +39,13 @@ export class MalformedPayload extends Error {
   }
 }
 
-function parse<T>(schema: z.ZodType<T>, payload: unknown, event: string): T {
+// A rejected payload's error quotes zod's message, and zod/mini (which keeps this bundle small) sets
+// no locale.
+z.config(en());
+
+const nonEmpty = z.string().check(z.minLength(1));
+
+function parse<T>(schema: z.ZodMiniType<T>, payload: unknown, event: string): T {
   const parsed = schema.safeParse(payload);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
@@ -84,38 +91,38 @@ const fromFork = (source: string, target: string): Skipped | undefined =>
 // ---------------------------------------------------------------------------------------------------
 // Bitbucket Cloud: repo:push, pullrequest:created, pullrequest:updated
 
-const CloudActor = z
-  .object({
-    nickname: z.string().optional(),
-    username: z.string().optional(),
-    display_name: z.string().optional(),
-  })
-  .optional();
+const CloudActor = z.optional(
+  z.object({
+    nickname: z.optional(z.string()),
+    username: z.optional(z.string()),
+    display_name: z.optional(z.string()),
+  }),
+);
 const cloudActor = (actor: z.infer<typeof CloudActor>) =>
   actor?.nickname ?? actor?.username ?? actor?.display_name ?? 'Bitbucket';
 const CloudRef = z.object({
   type: z.string(),
-  name: z.string().min(1),
-  target: z.object({ hash: z.string().min(1), message: z.string().optional() }),
+  name: nonEmpty,
+  target: z.object({ hash: nonEmpty, message: z.optional(z.string()) }),
 });
 const CloudPush = z.object({
   actor: CloudActor,
-  repository: z.object({ full_name: z.string().min(1) }),
+  repository: z.object({ full_name: nonEmpty }),
   push: z.object({
-    changes: z.array(z.object({ new: CloudRef.nullable().optional(), old: CloudRef.nullable().optional() })),
+    changes: z.array(z.object({ new: z.nullish(CloudRef), old: z.nullish(CloudRef) })),
   }),
 });
 const CloudPullRequest = z.object({
   actor: CloudActor,
-  repository: z.object({ full_name: z.string().min(1) }),
+  repository: z.object({ full_name: nonEmpty }),
   pullrequest: z.object({
     id: z.number(),
     source: z.object({
-      branch: z.object({ name: z.string().min(1) }),
-      commit: z.object({ hash: z.string().min(1) }),
-      repository: z.object({ full_name: z.string() }).optional(),
+      branch: z.object({ name: nonEmpty }),
+      commit: z.object({ hash: nonEmpty }),
+      repository: z.optional(z.object({ full_name: z.string() })),
     }),
-    destination: z.object({ branch: z.object({ name: z.string().min(1) }) }),
+    destination: z.object({ branch: z.object({ name: nonEmpty }) }),
   }),
 });
 
@@ -178,25 +185,25 @@ function bitbucketCloud(event: string, payload: unknown): Translation {
 // ---------------------------------------------------------------------------------------------------
 // Bitbucket Data Center: repo:refs_changed, pr:opened, pr:from_ref_updated
 
-const DcRepository = z.object({ slug: z.string().min(1), project: z.object({ key: z.string().min(1) }) });
+const DcRepository = z.object({ slug: nonEmpty, project: z.object({ key: nonEmpty }) });
 const dcRepository = (repository: z.infer<typeof DcRepository>) =>
   `${repository.project.key}/${repository.slug}`;
-const DcActor = z.object({ name: z.string().optional(), displayName: z.string().optional() }).optional();
+const DcActor = z.optional(z.object({ name: z.optional(z.string()), displayName: z.optional(z.string()) }));
 const dcActor = (actor: z.infer<typeof DcActor>) => actor?.name ?? actor?.displayName ?? 'Bitbucket';
 const DcRefsChanged = z.object({
   actor: DcActor,
   repository: DcRepository,
   changes: z.array(
     z.object({
-      ref: z.object({ displayId: z.string().min(1), type: z.string() }),
+      ref: z.object({ displayId: nonEmpty, type: z.string() }),
       toHash: z.string(),
       type: z.string(),
     }),
   ),
 });
 const DcRef = z.object({
-  displayId: z.string().min(1),
-  latestCommit: z.string().min(1),
+  displayId: nonEmpty,
+  latestCommit: nonEmpty,
   repository: DcRepository,
 });
 const DcPullRequest = z.object({
@@ -258,25 +265,25 @@ function bitbucketDataCenter(event: string, payload: unknown): Translation {
 // GitHub: push, pull_request (opened, synchronize, reopened)
 
 const GitHubPush = z.object({
-  ref: z.string().min(1),
+  ref: nonEmpty,
   after: z.string(),
-  deleted: z.boolean().optional(),
-  head_commit: z.object({ message: z.string().optional() }).nullable().optional(),
-  repository: z.object({ full_name: z.string().min(1) }),
-  sender: z.object({ login: z.string() }).optional(),
+  deleted: z.optional(z.boolean()),
+  head_commit: z.nullish(z.object({ message: z.optional(z.string()) })),
+  repository: z.object({ full_name: nonEmpty }),
+  sender: z.optional(z.object({ login: z.string() })),
 });
 const GitHubPullRequest = z.object({
   action: z.string(),
   number: z.number(),
-  repository: z.object({ full_name: z.string().min(1) }),
-  sender: z.object({ login: z.string() }).optional(),
+  repository: z.object({ full_name: nonEmpty }),
+  sender: z.optional(z.object({ login: z.string() })),
   pull_request: z.object({
     head: z.object({
-      ref: z.string().min(1),
-      sha: z.string().min(1),
-      repo: z.object({ full_name: z.string() }).nullable(),
+      ref: nonEmpty,
+      sha: nonEmpty,
+      repo: z.nullable(z.object({ full_name: z.string() })),
     }),
-    base: z.object({ ref: z.string().min(1) }),
+    base: z.object({ ref: nonEmpty }),
   }),
 });
 const BUILT_PR_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);

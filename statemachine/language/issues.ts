@@ -1,6 +1,6 @@
 // zod issues → diagnostics at the YAML position of the offending key or value, worded for people
 // who write pipeline files rather than for people who write schemas.
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { DiagnosticSink } from './diagnostics';
 import { CONTEXT_MARK, KNOWN_KEYS } from './schema';
 import { nearest } from './suggest';

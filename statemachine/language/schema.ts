@@ -2,9 +2,14 @@
 // Single-value rules (ranges, allowed values) live here with a stable code in `params.code`; rules
 // that look at several places at once are in rules/. Null means "not set" for optional keys, as in
 // Bitbucket, where `deployment:` left empty is allowed.
-import { z } from 'zod';
+// zod/mini rather than zod: its functions tree-shake, so the webhook Lambda does not carry all of zod.
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { BITBUCKET } from './limits';
 import { STEP_SIZES } from './model';
+
+// zod/mini sets no locale; issues.ts words the rest, but falls back to zod's English message.
+z.config(en());
 
 /** Known keys per context, for "did you mean …?" on unknown keys. */
 export const KNOWN_KEYS = new Map<string, readonly string[]>();
@@ -19,27 +24,26 @@ function strict<T extends z.core.$ZodLooseShape>(context: string, shape: T) {
 }
 
 /**
- * A custom issue with a stable code, raised by a refinement. Rules over a whole mapping run even when
+ * A refinement raising a custom issue with a stable code. Rules over a whole mapping run even when
  * something inside it is wrong (`always`), so every error is reported at once; they must then accept
  * any input.
  */
 function rule<T>(code: string, check: (value: T) => boolean, message: (value: T) => string, always = false) {
-  return [
-    check,
-    {
-      error: (issue: { input: unknown }) => message(issue.input as T),
-      params: { code },
-      ...(always ? { when: () => true } : {}),
-    },
-  ] as const;
+  return z.refine<T>(check, {
+    error: (issue) => message(issue.input as T),
+    params: { code },
+    ...(always ? { when: () => true } : {}),
+  });
 }
 
 const show = (value: unknown): string => (typeof value === 'string' ? `"${value}"` : JSON.stringify(value));
 
+type Text = string | number | boolean;
+
 // Text: YAML reads `1.10`, `on` or `2024-01-01` as other types; the builder uses the text as written.
 const text = z.union([z.string(), z.number(), z.boolean()]);
-const nonEmptyText = text.refine(
-  ...rule<string | number | boolean>(
+const nonEmptyText = text.check(
+  rule<Text>(
     'empty-value',
     (v) => String(v).trim() !== '',
     () => 'must not be empty',
@@ -47,9 +51,10 @@ const nonEmptyText = text.refine(
 );
 const textList = z.array(text);
 const bool = z.boolean();
+const nonEmptyList = <T extends z.core.SomeType>(element: T) => z.array(element).check(z.minLength(1));
 
-const maxTime = z.number().refine(
-  ...rule<number>(
+const maxTime = z.number().check(
+  rule<number>(
     'max-time-range',
     (v) => Number.isInteger(v) && v >= BITBUCKET.maxTime.min && v <= BITBUCKET.maxTime.max,
     (v) =>
@@ -57,16 +62,16 @@ const maxTime = z.number().refine(
   ),
 );
 
-const size = text.refine(
-  ...rule<string | number | boolean>(
+const size = text.check(
+  rule<Text>(
     'step-size',
     (v) => (STEP_SIZES as readonly string[]).includes(String(v)),
     (v) => `\`size\` must be one of ${STEP_SIZES.join(', ')}, not ${show(v)}`,
   ),
 );
 
-const trigger = text.refine(
-  ...rule<string | number | boolean>(
+const trigger = text.check(
+  rule<Text>(
     'trigger-value',
     (v) => v === 'manual' || v === 'automatic',
     (v) => `\`trigger\` must be manual or automatic, not ${show(v)}`,
@@ -75,82 +80,87 @@ const trigger = text.refine(
 
 const imageObject = strict('image', {
   name: nonEmptyText,
-  username: text.nullish(),
-  password: text.nullish(),
-  email: text.nullish(),
-  'run-as-user': z.number().int().nullish(),
-  aws: strict('image aws', {
-    'access-key': text.nullish(),
-    'secret-key': text.nullish(),
-    'oidc-role': text.nullish(),
-  }).nullish(),
+  username: z.nullish(text),
+  password: z.nullish(text),
+  email: z.nullish(text),
+  'run-as-user': z.nullish(z.number().check(z.int())),
+  aws: z.nullish(
+    strict('image aws', {
+      'access-key': z.nullish(text),
+      'secret-key': z.nullish(text),
+      'oidc-role': z.nullish(text),
+    }),
+  ),
 });
 export const image = z.union([nonEmptyText, imageObject]);
 
 export const clone = strict('clone', {
-  enabled: bool.nullish(),
-  depth: z
-    .union([z.number(), z.string()])
-    .refine(
-      ...rule<number | string>(
+  enabled: z.nullish(bool),
+  depth: z.nullish(
+    z.union([z.number(), z.string()]).check(
+      rule<number | string>(
         'clone-depth',
         (v) => v === 'full' || (typeof v === 'number' && Number.isInteger(v) && v >= 1),
         (v) => `\`depth\` must be a number of commits (1 or more) or "full", not ${show(v)}`,
       ),
-    )
-    .nullish(),
-  lfs: bool.nullish(),
-  'skip-ssl-verify': bool.nullish(),
-  filter: text.nullish(),
-  'sparse-checkout': strict('sparse-checkout', {
-    enabled: bool.nullish(),
-    'cone-mode': bool.nullish(),
-    patterns: textList.nullish(),
-  }).nullish(),
-  strategy: text.nullish(),
-  tags: bool.nullish(),
+    ),
+  ),
+  lfs: z.nullish(bool),
+  'skip-ssl-verify': z.nullish(bool),
+  filter: z.nullish(text),
+  'sparse-checkout': z.nullish(
+    strict('sparse-checkout', {
+      enabled: z.nullish(bool),
+      'cone-mode': z.nullish(bool),
+      patterns: z.nullish(textList),
+    }),
+  ),
+  strategy: z.nullish(text),
+  tags: z.nullish(bool),
 });
 
 const runtime = strict('runtime', {
-  cloud: strict('runtime cloud', {
-    arch: text.nullish(),
-    'atlassian-ip-ranges': bool.nullish(),
-    version: text.nullish(),
-  }).nullish(),
+  cloud: z.nullish(
+    strict('runtime cloud', {
+      arch: z.nullish(text),
+      'atlassian-ip-ranges': z.nullish(bool),
+      version: z.nullish(text),
+    }),
+  ),
 });
 
 const pipe = strict('pipe', {
   pipe: nonEmptyText,
-  variables: z.record(z.string(), z.union([text, textList]).nullable()).nullish(),
+  variables: z.nullish(z.record(z.string(), z.nullable(z.union([text, textList])))),
 });
 
 // A command is text; a mapping is a pipe. `- key: value` written by mistake reads as a mapping.
 const scriptItem = z.union([nonEmptyText, pipe]);
-const script = z.array(scriptItem).min(1);
+const script = nonEmptyList(scriptItem);
 
 const artifactUpload = strict('artifact upload', {
   name: nonEmptyText,
-  type: text.nullish(),
-  paths: z.array(text).min(1),
-  depth: z.number().int().positive().nullish(),
-  'ignore-paths': textList.nullish(),
-  'capture-on': text.nullish(),
+  type: z.nullish(text),
+  paths: nonEmptyList(text),
+  depth: z.nullish(z.number().check(z.int(), z.positive())),
+  'ignore-paths': z.nullish(textList),
+  'capture-on': z.nullish(text),
 });
 
 const artifacts = z.union([
   textList,
   strict('artifacts', {
-    download: z.union([bool, textList]).nullish(),
-    paths: textList.nullish(),
-    upload: z.array(artifactUpload).nullish(),
+    download: z.nullish(z.union([bool, textList])),
+    paths: z.nullish(textList),
+    upload: z.nullish(z.array(artifactUpload)),
   }),
 ]);
 
 const changesets = strict('changesets', {
-  includePaths: textList.nullish(),
-  excludePaths: textList.nullish(),
-}).refine(
-  ...rule<{ includePaths?: unknown; excludePaths?: unknown }>(
+  includePaths: z.nullish(textList),
+  excludePaths: z.nullish(textList),
+}).check(
+  rule<{ includePaths?: unknown; excludePaths?: unknown }>(
     'changesets-empty',
     (v) => v.includePaths != null || v.excludePaths != null,
     () => '`changesets` needs `includePaths` or `excludePaths`',
@@ -159,10 +169,10 @@ const changesets = strict('changesets', {
 );
 
 const condition = strict('condition', {
-  changesets: changesets.nullish(),
-  state: nonEmptyText.nullish(),
-}).refine(
-  ...rule<{ changesets?: unknown; state?: unknown }>(
+  changesets: z.nullish(changesets),
+  state: z.nullish(nonEmptyText),
+}).check(
+  rule<{ changesets?: unknown; state?: unknown }>(
     'condition-empty',
     (v) => v.changesets != null || v.state != null,
     () => '`condition` needs `changesets` (or `state`)',
@@ -171,112 +181,105 @@ const condition = strict('condition', {
 );
 
 const onFail = strict('on-fail', {
-  strategy: text.refine(
-    ...rule<string | number | boolean>(
+  strategy: text.check(
+    rule<Text>(
       'on-fail-strategy',
       (v) => v === 'fail' || v === 'ignore' || v === 'retry',
       (v) => `\`strategy\` must be fail, ignore or retry, not ${show(v)}`,
     ),
   ),
-  maxRetryCount: z
-    .number()
-    .refine(
-      ...rule<number>(
+  maxRetryCount: z.nullish(
+    z.number().check(
+      rule<number>(
         'on-fail-retry-count',
         (v) => Number.isInteger(v) && v >= BITBUCKET.maxRetryCount.min && v <= BITBUCKET.maxRetryCount.max,
         (v) =>
           `\`maxRetryCount\` must be a whole number from ${BITBUCKET.maxRetryCount.min} to ${BITBUCKET.maxRetryCount.max}, not ${v}`,
       ),
-    )
-    .nullish(),
+    ),
+  ),
 });
 
 const runsOn = z.union([
   nonEmptyText,
-  z
-    .array(nonEmptyText)
-    .min(1)
-    .refine(
-      ...rule<unknown[]>(
-        'runs-on-labels',
-        (v) => v.length <= BITBUCKET.runsOnLabels.max,
-        (v) => `\`runs-on\` takes at most ${BITBUCKET.runsOnLabels.max} labels, not ${v.length}`,
-      ),
+  nonEmptyList(nonEmptyText).check(
+    rule<unknown[]>(
+      'runs-on-labels',
+      (v) => v.length <= BITBUCKET.runsOnLabels.max,
+      (v) => `\`runs-on\` takes at most ${BITBUCKET.runsOnLabels.max} labels, not ${v.length}`,
     ),
+  ),
 ]);
 
 export const stepShape = {
-  name: text.nullish(),
-  script: script.nullish(),
-  'after-script': script.nullish(),
-  image: image.nullish(),
-  caches: textList.nullish(),
-  artifacts: artifacts.nullish(),
-  services: textList
-    .refine(
-      ...rule<unknown[]>(
+  name: z.nullish(text),
+  script: z.nullish(script),
+  'after-script': z.nullish(script),
+  image: z.nullish(image),
+  caches: z.nullish(textList),
+  artifacts: z.nullish(artifacts),
+  services: z.nullish(
+    textList.check(
+      rule<unknown[]>(
         'too-many-services',
         (v) => v.length <= BITBUCKET.maxServices,
         (v) => `a step can use at most ${BITBUCKET.maxServices} services, not ${v.length}`,
       ),
-    )
-    .nullish(),
-  size: size.nullish(),
-  'max-time': maxTime.nullish(),
-  deployment: nonEmptyText.nullish(),
-  environment: nonEmptyText.nullish(),
-  'concurrency-group': nonEmptyText.nullish(),
-  concurrency: strict('concurrency', { group: nonEmptyText }).nullish(),
-  trigger: trigger.nullish(),
-  condition: condition.nullish(),
-  oidc: bool.nullish(),
-  'runs-on': runsOn.nullish(),
-  runtime: runtime.nullish(),
-  clone: clone.nullish(),
-  'fail-fast': bool.nullish(),
-  'on-fail': onFail.nullish(),
-  'output-variables': textList.nullish(),
+    ),
+  ),
+  size: z.nullish(size),
+  'max-time': z.nullish(maxTime),
+  deployment: z.nullish(nonEmptyText),
+  environment: z.nullish(nonEmptyText),
+  'concurrency-group': z.nullish(nonEmptyText),
+  concurrency: z.nullish(strict('concurrency', { group: nonEmptyText })),
+  trigger: z.nullish(trigger),
+  condition: z.nullish(condition),
+  oidc: z.nullish(bool),
+  'runs-on': z.nullish(runsOn),
+  runtime: z.nullish(runtime),
+  clone: z.nullish(clone),
+  'fail-fast': z.nullish(bool),
+  'on-fail': z.nullish(onFail),
+  'output-variables': z.nullish(textList),
   // A child pipeline step: `type: pipeline` starts the custom pipeline named by `custom`.
-  type: text
-    .refine(
-      ...rule<string | number | boolean>(
+  type: z.nullish(
+    text.check(
+      rule<Text>(
         'step-type',
         (v) => v === 'pipeline',
         (v) => `\`type\` can only be pipeline (a child pipeline step), not ${show(v)}`,
       ),
-    )
-    .nullish(),
-  custom: nonEmptyText.nullish(),
-  'input-variables': z.record(z.string(), text.nullable()).nullish(),
+    ),
+  ),
+  custom: z.nullish(nonEmptyText),
+  'input-variables': z.nullish(z.record(z.string(), z.nullable(text))),
 };
 
 type StepInput = { [K in keyof typeof stepShape]?: unknown };
 
-export const step = strict('step', stepShape)
-  .refine(
-    ...rule<StepInput>(
-      'script-required',
-      (v) => typeof v !== 'object' || v === null || v.type === 'pipeline' || v.script != null,
-      () => 'this step has no `script`; every step needs one',
-      true,
-    ),
-    // The check reads only `type` and `script`; run it even when other keys have problems.
-  )
-  .refine(
-    ...rule<StepInput>(
-      'child-pipeline-custom',
-      (v) => typeof v !== 'object' || v === null || v.type !== 'pipeline' || v.custom != null,
-      () => 'a child pipeline step (`type: pipeline`) needs `custom`: the name of the custom pipeline to run',
-      true,
-    ),
-  );
+export const step = strict('step', stepShape).check(
+  // The check reads only `type` and `script`; run it even when other keys have problems.
+  rule<StepInput>(
+    'script-required',
+    (v) => typeof v !== 'object' || v === null || v.type === 'pipeline' || v.script != null,
+    () => 'this step has no `script`; every step needs one',
+    true,
+  ),
+  rule<StepInput>(
+    'child-pipeline-custom',
+    (v) => typeof v !== 'object' || v === null || v.type !== 'pipeline' || v.custom != null,
+    () => 'a child pipeline step (`type: pipeline`) needs `custom`: the name of the custom pipeline to run',
+    true,
+  ),
+);
 
 /** An item with exactly one of the given keys. */
-function item(context: string, shape: Record<string, z.ZodType>) {
+function item(context: string, shape: Record<string, z.core.SomeType>) {
   const keys = Object.keys(shape);
-  const optional = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v.optional()]));
-  return strict(context, optional).refine(
-    ...rule<Record<string, unknown>>(
+  const optional = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, z.optional(v)]));
+  return strict(context, optional).check(
+    rule<Record<string, unknown>>(
       'item-kind',
       (v) => typeof v !== 'object' || v === null || keys.filter((k) => k in v).length === 1,
       (v) => {
@@ -294,30 +297,30 @@ const groupedStep = item('parallel item', { step, final: step });
 const stageStep = item('stage item', { step, final: step });
 
 const parallel = z.union([
-  z.array(groupedStep).min(1),
-  strict('parallel', { 'fail-fast': bool.nullish(), steps: z.array(groupedStep).min(1) }),
+  nonEmptyList(groupedStep),
+  strict('parallel', { 'fail-fast': z.nullish(bool), steps: nonEmptyList(groupedStep) }),
 ]);
 
 const stage = strict('stage', {
-  name: text.nullish(),
-  deployment: nonEmptyText.nullish(),
-  condition: condition.nullish(),
-  trigger: trigger.nullish(),
-  steps: z.array(stageStep).min(1),
+  name: z.nullish(text),
+  deployment: z.nullish(nonEmptyText),
+  condition: z.nullish(condition),
+  trigger: z.nullish(trigger),
+  steps: nonEmptyList(stageStep),
 });
 
 const variable = strict('variable', {
-  name: nonEmptyText.refine(
-    ...rule<string | number | boolean>(
+  name: nonEmptyText.check(
+    rule<Text>(
       'variable-name',
       (v) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(String(v)),
       (v) =>
         `a variable name takes letters, digits and underscores and cannot start with a digit: ${show(v)}`,
     ),
   ),
-  default: text.nullish(),
-  'allowed-values': z.array(text).min(1).nullish(),
-  description: text.nullish(),
+  default: z.nullish(text),
+  'allowed-values': z.nullish(nonEmptyList(text)),
+  description: z.nullish(text),
 });
 
 export const pipelineItem = item('pipeline item', {
@@ -325,13 +328,13 @@ export const pipelineItem = item('pipeline item', {
   parallel,
   stage,
   final: step,
-  variables: z.array(variable).min(1),
+  variables: nonEmptyList(variable),
 });
 
-const items = z.array(pipelineItem).min(1);
+const items = nonEmptyList(pipelineItem);
 const imported = strict('imported pipeline', {
-  import: nonEmptyText.refine(
-    ...rule<string | number | boolean>(
+  import: nonEmptyText.check(
+    rule<Text>(
       'import-format',
       (v) => /^[^:]+:[^:]+:[^:]+$/.test(String(v)),
       (v) => `\`import\` takes repository:branch-or-tag:pipeline-name, not ${show(v)}`,
@@ -343,10 +346,10 @@ export const pipeline = z.union([items, imported]);
 const pullRequestPipeline = z.union([
   items,
   strict('pull request pipeline', {
-    import: imported.shape.import.optional(),
-    destinations: z.record(z.string(), pipeline).optional(),
-  }).refine(
-    ...rule<Record<string, unknown>>(
+    import: z.optional(imported.shape.import),
+    destinations: z.optional(z.record(z.string(), pipeline)),
+  }).check(
+    rule<Record<string, unknown>>(
       'item-kind',
       (v) =>
         typeof v !== 'object' || v === null || ('import' in v ? 1 : 0) + ('destinations' in v ? 1 : 0) === 1,
@@ -359,42 +362,41 @@ const pullRequestPipeline = z.union([
 const cache = z.union([
   nonEmptyText,
   strict('cache', {
-    key: strict('cache key', { files: z.array(text).min(1) }).nullish(),
+    key: z.nullish(strict('cache key', { files: nonEmptyList(text) })),
     path: nonEmptyText,
   }),
 ]);
 
 const service = strict('service', {
-  image: image.nullish(),
-  memory: z
-    .number()
-    .refine(
-      ...rule<number>(
+  image: z.nullish(image),
+  memory: z.nullish(
+    z.number().check(
+      rule<number>(
         'service-memory',
         (v) => Number.isInteger(v) && v >= BITBUCKET.serviceMemoryMin,
         (v) =>
           `\`memory\` must be a whole number of megabytes, at least ${BITBUCKET.serviceMemoryMin}, not ${v}`,
       ),
-    )
-    .nullish(),
-  type: text.nullish(),
-  variables: z.record(z.string(), text.nullable()).nullish(),
+    ),
+  ),
+  type: z.nullish(text),
+  variables: z.nullish(z.record(z.string(), z.nullable(text))),
   // Bitbucket's early documentation called service variables `environment`; files still use it.
-  environment: z.record(z.string(), text.nullable()).nullish(),
+  environment: z.nullish(z.record(z.string(), z.nullable(text))),
 });
 
 const SELECTOR_KEYS = ['default', 'branches', 'tags', 'bookmarks', 'pull-requests', 'custom'];
 
 // An empty section (`default:` with nothing under it) is an error, not an absent one.
 export const pipelines = strict('pipelines', {
-  default: pipeline.optional(),
-  branches: z.record(z.string(), pipeline).optional(),
-  tags: z.record(z.string(), pipeline).optional(),
-  bookmarks: z.record(z.string(), pipeline).optional(),
-  'pull-requests': z.record(z.string(), pullRequestPipeline).optional(),
-  custom: z.record(z.string(), pipeline).optional(),
-}).refine(
-  ...rule<Record<string, unknown>>(
+  default: z.optional(pipeline),
+  branches: z.optional(z.record(z.string(), pipeline)),
+  tags: z.optional(z.record(z.string(), pipeline)),
+  bookmarks: z.optional(z.record(z.string(), pipeline)),
+  'pull-requests': z.optional(z.record(z.string(), pullRequestPipeline)),
+  custom: z.optional(z.record(z.string(), pipeline)),
+}).check(
+  rule<Record<string, unknown>>(
     'no-pipelines',
     // Unknown keys are reported on their own; "no pipeline" would only repeat them.
     (v) =>
@@ -411,9 +413,9 @@ export const DEFINITION_KEYS = ['caches', 'services', 'pipelines'] as const;
 // Unknown keys under `definitions` and at the top level are checked by the parser (they may only
 // hold anchors), so these two objects are loose here.
 export const definitions = z.looseObject({
-  caches: z.record(z.string(), cache).nullish(),
-  services: z.record(z.string(), service).nullish(),
-  pipelines: z.record(z.string(), pipeline).nullish(),
+  caches: z.nullish(z.record(z.string(), cache)),
+  services: z.nullish(z.record(z.string(), service)),
+  pipelines: z.nullish(z.record(z.string(), pipeline)),
 });
 
 export const TOP_LEVEL_KEYS = [
@@ -426,19 +428,21 @@ export const TOP_LEVEL_KEYS = [
   'labels',
 ] as const;
 export const file = z.looseObject({
-  image: image.nullish(),
-  clone: clone.nullish(),
-  options: strict('options', {
-    'max-time': maxTime.nullish(),
-    size: size.nullish(),
-    docker: bool.nullish(),
-    runtime: runtime.nullish(),
-    'runs-on': runsOn.nullish(),
-  }).nullish(),
-  definitions: definitions.nullish(),
+  image: z.nullish(image),
+  clone: z.nullish(clone),
+  options: z.nullish(
+    strict('options', {
+      'max-time': z.nullish(maxTime),
+      size: z.nullish(size),
+      docker: z.nullish(bool),
+      runtime: z.nullish(runtime),
+      'runs-on': z.nullish(runsOn),
+    }),
+  ),
+  definitions: z.nullish(definitions),
   pipelines,
-  export: bool.nullish(),
-  labels: z.record(z.string(), z.unknown()).nullish(),
+  export: z.nullish(bool),
+  labels: z.nullish(z.record(z.string(), z.unknown())),
 });
 
 export type FileInput = z.input<typeof file>;
