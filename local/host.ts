@@ -3,7 +3,8 @@
 // It keeps a lease on the runs it executes and adopts the runs of an engine that went away.
 
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import type { LogReader, RunStarter, StartRunRequest } from '../api/app';
 import { UsageError } from '../core/errors';
@@ -18,7 +19,7 @@ import type { RunRecord } from '../store/records';
 import { createStore, systemClock } from '../store/store';
 import { changedSinceUpstream } from './changes';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startDynalite } from './dynalite';
-import { type Execution, startExecution } from './engine';
+import { startExecution } from './engine';
 import { killLeftovers } from './leftovers';
 import { ensureHome, type FinalePaths } from './paths';
 import { LocalTaskRunner } from './task-runner';
@@ -104,17 +105,25 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   });
   tasks.attach(core);
 
-  const executions = new Map<string, Execution>();
+  const executions = new Map<string, { readonly done: Promise<unknown> }>();
   const engine = () => ({ instance, leaseUntil: Date.now() + leaseSeconds * 1000 });
 
   const execute = (run: RunRecord, plan: Plan, recover = false) => {
-    const history = paths.run(run.runId).history;
-    const execution = startExecution(plan.definition, executionInput(run, plan, recover), {
+    // One append stream per execution: opening the file for every event would cost more than the event.
+    const history = createWriteStream(paths.run(run.runId).history, { flags: 'a' });
+    history.on('error', () => undefined);
+    const started = startExecution(plan.definition, executionInput(run, plan, recover), {
       control: (request) => core.control(request),
       tokens,
       tasks,
-      onEvent: (event) => appendFile(history, `${JSON.stringify(event)}\n`).catch(() => undefined),
+      onEvent: (event) => {
+        history.write(`${JSON.stringify(event)}\n`);
+      },
     });
+    // Done once every event is on disk.
+    const execution = {
+      done: started.done.finally(() => new Promise<void>((flushed) => history.end(flushed))),
+    };
     executions.set(run.runId, execution);
     void execution.done.finally(() => {
       if (executions.get(run.runId) !== execution) return;

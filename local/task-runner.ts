@@ -153,7 +153,10 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
     } finally {
       clearTimeout(backstop);
       this.running.delete(taskId);
-      if (!this.options.keepWorkspaces) await rm(workspace, { recursive: true, force: true });
+      // Removed after the step's result is handed on: deleting a tree is slow, and the next state
+      // (often the final step) should not wait for it.
+      if (!this.options.keepWorkspaces)
+        void rm(workspace, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 }

@@ -3,7 +3,7 @@
 // recorded as a real git commit so steps can still run git commands.
 
 import { execFile } from 'node:child_process';
-import { copyFile, cp, mkdir, readdir, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -87,6 +87,24 @@ export async function snapshotWorkingTree(root: string, source: string): Promise
   }
 }
 
+/**
+ * Copies a directory tree, files in parallel with copyFile (copy_file_range, modes kept), symlinks as
+ * links. Several times faster than fs.cp, and no child process: forking the engine is not cheap.
+ */
+export async function copyTree(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  const entries = await readdir(from, { withFileTypes: true });
+  await Promise.all(
+    entries.map(async (entry) => {
+      const source = join(from, entry.name);
+      const target = join(to, entry.name);
+      if (entry.isDirectory()) await copyTree(source, target);
+      else if (entry.isSymbolicLink()) await symlink(await readlink(source), target);
+      else await copyFile(source, target);
+    }),
+  );
+}
+
 /** The step's workspace: a copy of the run's checkout (or an empty directory with clone disabled). */
 export async function prepareWorkspace(
   paths: RunPaths,
@@ -95,12 +113,12 @@ export async function prepareWorkspace(
 ): Promise<string> {
   const workspace = paths.workspace(spec.index);
   await rm(workspace, { recursive: true, force: true });
-  if (spec.clone.enabled) await cp(paths.source, workspace, { recursive: true, verbatimSymlinks: true });
+  if (spec.clone.enabled) await copyTree(paths.source, workspace);
   else await mkdir(workspace, { recursive: true });
   if (spec.artifacts.download !== false) {
     for (const step of earlier) {
       const stored = paths.artifacts(step.index);
-      await cp(stored, workspace, { recursive: true, force: true, verbatimSymlinks: true }).catch((error) => {
+      await copyTree(stored, workspace).catch((error) => {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       });
     }
@@ -127,7 +145,7 @@ export async function collectArtifacts(paths: RunPaths, spec: StepSpec, workspac
     const path = relative(workspace, file);
     if (!matches(path)) continue;
     await mkdir(dirname(join(target, path)), { recursive: true });
-    await cp(file, join(target, path), { verbatimSymlinks: true });
+    await copyFile(file, join(target, path));
     count++;
   }
   return count;
