@@ -90,26 +90,23 @@ export function decideStop({ run, settings, caller, mode: requested }: StopReque
   return { ok: true, mode, status: mode === 'drain' ? 'DRAINING' : 'STOPPING', final: false };
 }
 
-/** Settings may be changed by anyone until admins are named, then only by them. */
-export function checkSettingsChange(
+/** An act reserved to admins (anyone, until admins are named); the refusal names them. */
+function adminOnly(
+  act: string,
   caller: Caller,
   settings: SettingsRecord,
 ): { ok: true } | { ok: false; message: string } {
   if (isAdmin(caller, settings)) return { ok: true };
   return {
     ok: false,
-    message: `Only admins may change settings (${caller.user} is not one). Admins: ${adminsText(settings)}`,
+    message: `Only admins may ${act} (${caller.user} is not one). Admins: ${adminsText(settings)}`,
   };
 }
 
+/** Settings may be changed by anyone until admins are named, then only by them. */
+export const checkSettingsChange = (caller: Caller, settings: SettingsRecord) =>
+  adminOnly('change settings', caller, settings);
+
 /** Force-unlocking a lock is an admin's act. */
-export function checkForceUnlock(
-  caller: Caller,
-  settings: SettingsRecord,
-): { ok: true } | { ok: false; message: string } {
-  if (isAdmin(caller, settings)) return { ok: true };
-  return {
-    ok: false,
-    message: `Only admins may force-unlock a lock (${caller.user} is not one). Admins: ${adminsText(settings)}`,
-  };
-}
+export const checkForceUnlock = (caller: Caller, settings: SettingsRecord) =>
+  adminOnly('force-unlock a lock', caller, settings);

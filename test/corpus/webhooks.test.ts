@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import type { HttpApiEvent } from '../../lambdas/http';
-import { createWebhookHandler } from '../../lambdas/webhook/handler';
 import { sign } from '../../lambdas/webhook/signature';
-import { quiet, REGION, useAwsHarness, WEBHOOK_SECRET } from '../lambdas/harness';
+import { useAwsHarness, WEBHOOK_SECRET } from '../lambdas/harness';
 
 const CORPUS = join(import.meta.dirname, '../../../shared/corpus/webhooks/bitbucket');
 const payload = (file: string) => readFileSync(join(CORPUS, file), 'utf8');
@@ -24,16 +23,7 @@ const PIPELINES = `pipelines:
 `;
 
 const aws = useAwsHarness((server) => ({ kind: 'bitbucket-cloud', token: 't', apiUrl: `${server.url}/2.0` }));
-const handler = () =>
-  createWebhookHandler(() => ({
-    store: aws.db.store,
-    clock: { now: () => Date.now() },
-    executor: aws.executor(),
-    host: async () => aws.host(),
-    secret: async () => WEBHOOK_SECRET,
-    region: REGION,
-    log: quiet,
-  }));
+const handler = () => aws.webhook();
 
 let id = 0;
 function deliver(event: string, body: string): Promise<{ statusCode: number; body: string }> {

@@ -6,11 +6,10 @@ import { createRequire } from 'node:module';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { HostConfig } from '../../aws/hosts/index';
 import type { HttpApiEvent } from '../../lambdas/http';
-import { createWebhookHandler } from '../../lambdas/webhook/handler';
 import { sign } from '../../lambdas/webhook/signature';
 import type { RunRecord } from '../../store/records';
 import { CLOUD_PULL_REQUEST, CLOUD_PUSH, PUSH_COMMIT } from './bitbucket-payloads';
-import { REGION, useAwsHarness, WEBHOOK_SECRET } from './harness';
+import { useAwsHarness, WEBHOOK_SECRET } from './harness';
 
 const steps = (name: string) => `
     - step:
@@ -48,19 +47,11 @@ beforeEach(() => {
 });
 
 const handler = () =>
-  createWebhookHandler(() => ({
-    store: aws.db.store,
-    clock: { now: () => Date.now() },
-    executor: aws.executor(),
-    host: async () => aws.host(),
-    secret: async () => WEBHOOK_SECRET,
-    region: REGION,
-    log: {
-      info: () => undefined,
-      error: () => undefined,
-      warn: (message: string) => void warnings.push(message),
-    },
-  }));
+  aws.webhook({
+    info: () => undefined,
+    error: () => undefined,
+    warn: (message) => void warnings.push(typeof message === 'string' ? message : message.message),
+  });
 
 let counter = 0;
 function delivery(headers: Record<string, string>, body: string): HttpApiEvent {

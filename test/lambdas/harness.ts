@@ -21,6 +21,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createHost, type HostConfig } from '../../aws/hosts/index';
 import { awsCore, awsExecutorFrom, type ExecutorConfig, logger } from '../../lambdas/runtime';
+import { createWebhookHandler } from '../../lambdas/webhook/handler';
 import { type FakeHttp, startFakeHttp } from '../aws/fake-http';
 import { useDynalite } from '../support/dynalite';
 
@@ -107,7 +108,21 @@ export function useAwsHarness(hostConfig: (server: FakeHttp) => HostConfig) {
     executor: () => awsExecutorFrom(config(), { sfn, ecs }, db.store),
     core: () => awsCore(db.store, { sfn, ecs }, CLUSTER),
     config,
+    /** The webhook handler as its Lambda builds it, over this harness's store, AWS mocks and host. */
+    webhook: (log: TestLog = quiet) =>
+      createWebhookHandler(() => ({
+        store: db.store,
+        clock: { now: () => Date.now() },
+        executor: awsExecutorFrom(config(), { sfn, ecs }, db.store),
+        host: async () => createHost(hostConfig(server!)),
+        secret: async () => WEBHOOK_SECRET,
+        region: REGION,
+        log,
+      })),
   };
 }
 
-export const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+/** The logger's face the handlers use; tests pass quiet ones, or ones that collect the warnings. */
+export type TestLog = Pick<typeof logger, 'info' | 'warn' | 'error'>;
+
+export const quiet: TestLog = { info: () => undefined, warn: () => undefined, error: () => undefined };

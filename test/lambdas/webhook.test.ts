@@ -9,10 +9,10 @@ import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/clien
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { HostConfig } from '../../aws/hosts/index';
 import type { HttpApiEvent } from '../../lambdas/http';
-import { createWebhookHandler, MAX_BODY_BYTES } from '../../lambdas/webhook/handler';
+import { MAX_BODY_BYTES } from '../../lambdas/webhook/handler';
 import { sign } from '../../lambdas/webhook/signature';
 import { CLOUD_PULL_REQUEST, CLOUD_PULL_REQUEST_SLASH, CLOUD_PUSH, PUSH_COMMIT } from './bitbucket-payloads';
-import { quiet, REGION, useAwsHarness, WEBHOOK_SECRET } from './harness';
+import { useAwsHarness, WEBHOOK_SECRET } from './harness';
 
 const octokit = createRequire(import.meta.url)('@octokit/webhooks-examples') as {
   name: string;
@@ -54,16 +54,7 @@ let hostConfig: (url: string) => HostConfig = (url) => ({
 });
 const aws = useAwsHarness((server) => hostConfig(server.url));
 
-const handler = () =>
-  createWebhookHandler(() => ({
-    store: aws.db.store,
-    clock: { now: () => Date.now() },
-    executor: aws.executor(),
-    host: async () => aws.host(),
-    secret: async () => WEBHOOK_SECRET,
-    region: REGION,
-    log: quiet,
-  }));
+const handler = () => aws.webhook();
 
 let deliveryCounter = 0;
 function delivery(
