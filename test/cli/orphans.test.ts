@@ -3,8 +3,8 @@
 // kills what is left of the step, marks the run ERROR, runs its final step and releases its locks.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive } from '../supervisor/helpers';
 import { marker, markerLines, sandbox, until } from '../engine/harness';
+import { alive } from '../supervisor/helpers';
 import { finale, launch, serverInfo, stopServer } from './support';
 
 const roots: string[] = [];
