@@ -2,7 +2,7 @@
 // changed files (`diffstat`) and build statuses (`commit/{hash}/statuses/build`).
 
 import { walkChangePages } from './changes';
-import { type CommitState, type RepositoryHost, splitRepository } from './host';
+import { bitbucketBuildStatus, type CommitState, type RepositoryHost, splitRepository } from './host';
 import { basicAuthorization, httpClient } from './http';
 
 export interface BitbucketCloudConfig {
@@ -90,13 +90,7 @@ export function bitbucketCloud(config: BitbucketCloudConfig, fetchImpl?: typeof 
     },
     async reportStatus(repository, commit, status) {
       await http.request('POST', `${repo(repository)}/commit/${segment(commit)}/statuses/build`, {
-        body: {
-          key: status.key,
-          state: STATES[status.state],
-          name: status.name,
-          url: status.url,
-          description: status.description.slice(0, 255),
-        },
+        body: bitbucketBuildStatus(status, STATES),
       });
     },
     cloneAccess(repository) {

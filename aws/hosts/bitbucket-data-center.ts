@@ -2,7 +2,7 @@
 
 import { filePath, segment } from './bitbucket-cloud';
 import { walkChangePages } from './changes';
-import { type CommitState, type RepositoryHost, splitRepository } from './host';
+import { bitbucketBuildStatus, type CommitState, type RepositoryHost, splitRepository } from './host';
 import { basicAuthorization, httpClient } from './http';
 
 export interface BitbucketDataCenterConfig {
@@ -96,13 +96,7 @@ export function bitbucketDataCenter(
     },
     async reportStatus(repository, commit, status) {
       await http.request('POST', `${repo(repository)}/commits/${segment(commit)}/builds`, {
-        body: {
-          key: status.key,
-          state: STATES[status.state],
-          name: status.name,
-          url: status.url,
-          description: status.description.slice(0, 255),
-        },
+        body: bitbucketBuildStatus(status, STATES),
       });
     },
     cloneAccess(repository) {

@@ -18,6 +18,17 @@ export interface CommitStatus {
   readonly description: string;
 }
 
+/** The build status body both Bitbucket flavours take (they differ only in their state words). */
+export function bitbucketBuildStatus(status: CommitStatus, states: Record<CommitState, string>) {
+  return {
+    key: status.key,
+    state: states[status.state],
+    name: status.name,
+    url: status.url,
+    description: status.description.slice(0, 255),
+  };
+}
+
 export interface CloneAccess {
   readonly url: string;
   /** HTTP headers git sends (`http.extraHeader`): credentials never go into the URL or the log. */
