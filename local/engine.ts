@@ -5,7 +5,7 @@
 import './polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { ControlRequest } from '../core/contract';
-import type { AslDefinition, AslState, ExecutionInput } from '../statemachine/compiler/plan';
+import type { AslDefinition, AslState, ExecutionInput, Plan } from '../statemachine/compiler/plan';
 import { RESOURCES } from '../statemachine/compiler/plan';
 import type { TaskTokens } from './tokens';
 
@@ -50,6 +50,27 @@ export interface Execution {
 }
 
 type TaskHandler = (input: unknown) => Promise<unknown>;
+
+/** The execution input on this machine: no AWS resources, a placeholder task definition per step. */
+export function localExecutionInput(
+  runId: string,
+  plan: Pick<Plan, 'hash' | 'steps'>,
+  options: { recover?: boolean; cluster?: string } = {},
+): ExecutionInput {
+  return {
+    runId,
+    planHash: plan.hash,
+    ...(options.recover ? { recover: true } : {}),
+    env: {
+      control: 'local',
+      cluster: options.cluster ?? 'local',
+      subnets: [],
+      securityGroups: [],
+      assignPublicIp: 'DISABLED',
+      taskDefinitions: Object.fromEntries(plan.steps.map((step) => [`s${step.index}`, 'local'])),
+    },
+  };
+}
 
 function* taskStates(states: Record<string, AslState>): Generator<[string, AslState]> {
   for (const [name, state] of Object.entries(states)) {

@@ -12,14 +12,14 @@ import type { Core } from '../core/index';
 import { createCore, createPlanSource } from '../core/index';
 import { type Executor, startPipeline } from '../core/start';
 import { braceUuid, type RepositoryIdentity } from '../core/variables';
-import type { ExecutionInput, Plan } from '../statemachine/compiler/plan';
+import type { Plan } from '../statemachine/compiler/plan';
 import { pickPipeline } from '../statemachine/language/pick';
 import { createDocumentClient } from '../store/client';
 import type { RunRecord } from '../store/records';
 import { createStore, systemClock } from '../store/store';
 import { changedSinceUpstream } from './changes';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startDynalite } from './dynalite';
-import { startExecution } from './engine';
+import { localExecutionInput, startExecution } from './engine';
 import { killLeftovers } from './leftovers';
 import { ensureHome, type FinalePaths } from './paths';
 import { LocalTaskRunner } from './task-runner';
@@ -55,22 +55,6 @@ export interface LocalHost {
 export function repositoryIdentity(root: string): RepositoryIdentity & { readonly key: string } {
   const slug = basename(root) || 'repository';
   return { workspace: 'local', slug, uuid: braceUuid('repository', root), key: `local/${slug}` };
-}
-
-function executionInput(run: RunRecord, plan: Plan, recover = false): ExecutionInput {
-  return {
-    runId: run.runId,
-    planHash: plan.hash,
-    ...(recover ? { recover: true } : {}),
-    env: {
-      control: 'local',
-      cluster: 'local',
-      subnets: [],
-      securityGroups: [],
-      assignPublicIp: 'DISABLED',
-      taskDefinitions: Object.fromEntries(plan.steps.map((step) => [`s${step.index}`, 'local'])),
-    },
-  };
 }
 
 export async function openLocalHost(options: LocalHostOptions): Promise<LocalHost> {
@@ -112,7 +96,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     // One append stream per execution: opening the file for every event would cost more than the event.
     const history = createWriteStream(paths.run(run.runId).history, { flags: 'a' });
     history.on('error', () => undefined);
-    const started = startExecution(plan.definition, executionInput(run, plan, recover), {
+    const started = startExecution(plan.definition, localExecutionInput(run.runId, plan, { recover }), {
       control: (request) => core.control(request),
       tokens,
       tasks,

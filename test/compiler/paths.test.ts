@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { ControlRequest } from '../../core/contract';
-import { startExecution } from '../../local/engine';
+import { localExecutionInput, startExecution } from '../../local/engine';
 import { TaskTokens } from '../../local/tokens';
 import type { Plan } from '../../statemachine/compiler/plan';
 import { planOf } from './support';
@@ -95,23 +95,11 @@ async function execute(plan: Plan, script: Script) {
     if (code !== 0) throw named('States.TaskFailed', JSON.stringify(task));
     return task;
   };
-  const taskDefinitions = Object.fromEntries(plan.steps.map((step) => [`s${step.index}`, 'local']));
-  const execution = startExecution(
-    plan.definition,
-    {
-      runId: 'r1',
-      planHash: plan.hash,
-      env: {
-        control: 'local',
-        cluster: 'local',
-        subnets: [],
-        securityGroups: [],
-        assignPublicIp: 'DISABLED',
-        taskDefinitions,
-      },
-    },
-    { control, tokens, tasks: { run: runTask } },
-  );
+  const execution = startExecution(plan.definition, localExecutionInput('r1', plan), {
+    control,
+    tokens,
+    tasks: { run: runTask },
+  });
   const result = await execution.done;
   return { result, calls, tasks, enterFinalError };
 }

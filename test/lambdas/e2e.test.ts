@@ -20,7 +20,7 @@ import { createCore, createPlanSource } from '../../core/index';
 import { createRun } from '../../core/runs';
 import { callerOf, createApiHandler } from '../../lambdas/api/handler';
 import { createEventsHandler, type FinaleEvent } from '../../lambdas/events/handler';
-import { startExecution } from '../../local/engine';
+import { localExecutionInput, startExecution } from '../../local/engine';
 import { finalePaths } from '../../local/paths';
 import { LocalTaskRunner } from '../../local/task-runner';
 import { TaskTokens } from '../../local/tokens';
@@ -116,18 +116,7 @@ it('a stop through the API Lambda stops the ECS task, the catch-all runs the fin
   await mkdir(paths.run(run.runId).source, { recursive: true });
   const execution = startExecution(
     plan.definition,
-    {
-      runId: run.runId,
-      planHash: plan.hash,
-      env: {
-        control: 'local',
-        cluster: CLUSTER,
-        subnets: [],
-        securityGroups: [],
-        assignPublicIp: 'DISABLED',
-        taskDefinitions: Object.fromEntries(plan.steps.map((step) => [`s${step.index}`, 'local'])),
-      },
-    },
+    localExecutionInput(run.runId, plan, { cluster: CLUSTER }),
     { control: (request) => core.control(request), tokens, tasks: runner },
   );
   const task = await until('the deploy step to run', async () => {
