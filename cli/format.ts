@@ -44,12 +44,14 @@ export function stepSymbol(status: StepStatus): string {
   return out.dim(symbol);
 }
 
-export function colourStatus(status: RunStatus | StepStatus): string {
-  if (status === 'SUCCESSFUL') return out.green(status);
-  if (status === 'FAILED' || status === 'ERROR' || status === 'TIMED_OUT') return out.red(status);
+/** The status in its colour; `width` pads it first, so colour codes do not upset columns. */
+export function colourStatus(status: RunStatus | StepStatus, width = 0): string {
+  const text = status.padEnd(width);
+  if (status === 'SUCCESSFUL') return out.green(text);
+  if (status === 'FAILED' || status === 'ERROR' || status === 'TIMED_OUT') return out.red(text);
   if (status === 'STOPPED' || status === 'STOPPING' || status === 'DRAINING' || status === 'PAUSED')
-    return out.yellow(status);
-  return status;
+    return out.yellow(text);
+  return text;
 }
 
 /** Steps in pipeline order, with the final step's Bitbucket prefix. */

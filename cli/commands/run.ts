@@ -109,7 +109,7 @@ async function liveRenderer(): Promise<Renderer> {
       const symbol =
         step.status === 'RUNNING' ? out.cyan(SPINNER[frame % SPINNER.length]!) : stepSymbol(step.status);
       const took = duration(stepDuration(step));
-      return `  ${symbol} ${stepLabel(step).padEnd(32)} ${colourStatus(step.status).padEnd(12)} ${out.dim(took)}`;
+      return `  ${symbol} ${stepLabel(step).padEnd(32)} ${colourStatus(step.status, 12)} ${out.dim(took)}`;
     });
     live(
       [
@@ -204,7 +204,7 @@ Exit codes: 0 successful, 1 failed, 2 invalid pipeline or usage, 130 stopped.`,
       const { run } = started;
       const renderer = options.json
         ? silentRenderer()
-        : process.stdout.isTTY
+        : process.stdout.isTTY && (process.stdout.rows ?? 0) > 0
           ? await liveRenderer()
           : plainRenderer();
       if (!options.json) {

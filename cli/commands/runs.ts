@@ -23,7 +23,7 @@ export function register(program: Command): void {
       for (const run of page.items) {
         const when = new Date(run.createdAt).toISOString().replace('T', ' ').slice(0, 19);
         process.stdout.write(
-          `${out.bold(`#${String(run.buildNumber).padEnd(5)}`)} ${colourStatus(run.status).padEnd(12)} ${run.pipeline.padEnd(24)} ${when}  ${duration(runDuration(run)).padStart(7)}  ${out.dim(run.startedBy)}\n`,
+          `${out.bold(`#${String(run.buildNumber).padEnd(5)}`)} ${colourStatus(run.status, 12)} ${run.pipeline.padEnd(24)} ${when}  ${duration(runDuration(run)).padStart(7)}  ${out.dim(run.startedBy)}\n`,
         );
       }
     });

@@ -48,7 +48,7 @@ export function register(program: Command): void {
       for (const step of orderedSteps(run)) {
         const exit = step.exitCode === undefined ? '' : `exit ${step.exitCode}`;
         lines.push(
-          `  ${stepSymbol(step.status)} ${stepLabel(step).padEnd(36)} ${colourStatus(step.status).padEnd(10)} ${exit.padEnd(8)} ${out.dim(duration(stepDuration(step)))}${step.attempts > 1 ? out.dim(` (${step.attempts} attempts)`) : ''}${step.ignored ? out.dim(' (failure ignored)') : ''}`,
+          `  ${stepSymbol(step.status)} ${stepLabel(step).padEnd(36)} ${colourStatus(step.status, 10)} ${exit.padEnd(8)} ${out.dim(duration(stepDuration(step)))}${step.attempts > 1 ? out.dim(` (${step.attempts} attempts)`) : ''}${step.ignored ? out.dim(' (failure ignored)') : ''}`,
         );
       }
       process.stdout.write(`${lines.join('\n')}\n`);

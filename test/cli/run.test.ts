@@ -1,12 +1,12 @@
 // `finale run` and the commands around it, as a user runs them: real processes, the background
 // server found through .finale/server.json, exit codes, Ctrl+C.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { marker, markerLines, type Sandbox, sandbox, until } from '../engine/harness';
-import { finale, launch, serverInfo, stopServer } from './support';
+import { BIN, finale, launch, serverInfo, stopServer } from './support';
 
 const roots: string[] = [];
 afterEach(async () => {
@@ -224,5 +224,70 @@ describe('the commands around a run', () => {
     expect(items[0].status).toEqual({ S: 'SUCCESSFUL' });
     expect(items[0].buildNumber).toEqual({ N: '1' });
     expect(existsSync(join(box.root, '.finale', 'db'))).toBe(true);
+  });
+});
+
+describe('on a terminal', () => {
+  const QUICK = `pipelines:
+  default:
+    - step:
+        name: Build
+        script:
+          - echo built
+    - final:
+        name: Cleanup
+        script:
+          - echo cleaned
+`;
+  // util-linux `script` gives the CLI a pseudo-terminal of 40 × 120, as a user's shell would.
+  const onTty = (box: Sandbox, env: Record<string, string>) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const command = `stty rows 40 cols 120; ${process.execPath} ${BIN} run`;
+      const child = spawn('script', ['-qfec', command, '/dev/null'], {
+        cwd: box.root,
+        env: { ...process.env, FINALE_USER: 'alice@example.com', NO_COLOR: '', ...env },
+      });
+      let output = '';
+      child.stdout.on('data', (chunk) => {
+        output += chunk;
+      });
+      child.on('close', (code) => resolve({ code, output }));
+    });
+
+  it('shows a live step list with colour, and no colour with NO_COLOR', async () => {
+    const box = repo(QUICK);
+    const live = await onTty(box, {});
+    expect(live.code).toBe(0);
+    // The step list is redrawn in place (log-update erases lines) and ends with every step done.
+    expect(live.output).toContain('\u001b[2K');
+    const text = live.output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(text).toMatch(/Build +SUCCESSFUL/);
+    expect(text).toMatch(/\[Final Step\] Cleanup\s+SUCCESSFUL/);
+    expect(text).toContain('Build | built');
+    expect(live.output).toMatch(/\u001b\[3[0-9]m/);
+
+    const plain = await onTty(box, { NO_COLOR: '1' });
+    expect(plain.code).toBe(0);
+    expect(plain.output).toMatch(/Run #2 SUCCESSFUL/);
+    expect(plain.output).not.toMatch(/\u001b\[(1|2|3[0-9]|9[0-9])m/);
+  });
+});
+
+describe('finale logs --follow', () => {
+  it("prints a running step's log as it is written, and ends with the run", async () => {
+    const box = repo(PIPELINE);
+    const run = launch(['run'], box.root, env(box));
+    await marker(box, 'started');
+    const follow = launch(['logs', '1', 'Long', '--follow'], box.root, env(box));
+    await until('the follower to print the log so far', async () =>
+      follow.stdout().includes('+ echo started'),
+    );
+    expect(follow.stdout()).not.toContain('+ echo "$BITBUCKET_EXIT_CODE"');
+    writeFileSync(join(box.markers, 'release'), '');
+    const followed = await follow.result;
+    expect(followed.code).toBe(0);
+    // The after-script's line was written after the follower started, and still reached it.
+    expect(followed.stdout).toContain('+ echo "$BITBUCKET_EXIT_CODE" >> "$MARKERS/after"');
+    expect((await run.result).code).toBe(0);
   });
 });
