@@ -3,10 +3,11 @@
 // this only writes the rendered files, sets the contract's environment and reads the results.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { type Containment, childOf } from './containment';
 import {
   outcomeOfExitCode,
   parseSupervisorStatus,
@@ -52,6 +53,8 @@ export interface SupervisorOptions {
   readonly interpreter?: readonly string[];
   /** stdout and stderr: piped (read them from the result), a file descriptor, inherited or ignored. */
   readonly output?: 'pipe' | 'inherit' | 'ignore' | number;
+  /** Start the supervisor as PID 1 of a PID namespace of its own (containment.ts); default: not. */
+  readonly contain?: Containment | null;
 }
 
 export interface SupervisorExit {
@@ -66,14 +69,22 @@ export interface SupervisorExit {
 }
 
 export interface SupervisorProcess {
+  /** The process started: the supervisor, or the `unshare` that contains it. */
   readonly pid: number;
-  /** The supervisor's own process group (it leads it); the script runs in another one. */
+  /** That process's group (it leads it); the script runs in another one. */
   readonly pgid: number;
+  readonly contained: boolean;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
   readonly exited: Promise<SupervisorExit>;
-  /** Asks for a graceful (SIGTERM) or immediate (SIGUSR1) stop; false once the supervisor is gone. */
+  /**
+   * Asks for a graceful (SIGTERM) or immediate (SIGUSR1) stop; false once the supervisor is gone.
+   * Each call sends one signal, once the supervisor has started the script: its traps are set by then
+   * (a contained supervisor, being PID 1, would not even see a signal it has no trap for yet).
+   */
   stop(mode: 'graceful' | 'immediate'): boolean;
+  /** The pid of supervisor.sh itself, as seen from here; undefined once it has gone. */
+  supervisorPid(): Promise<number | undefined>;
   /** The script's process group id, once the supervisor has started it. */
   scriptPgid(): Promise<number | null>;
 }
@@ -146,7 +157,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     ...(options.env ?? inheritedEnvironment()),
     ...supervisorEnvironment({ ...options, hasAfterScript: rendered.afterScript !== null }),
   };
-  const [command, ...args] = options.interpreter ?? ['/bin/sh'];
+  const [command, ...args] = [...(options.contain?.prefix ?? []), ...(options.interpreter ?? ['/bin/sh'])];
   const output = options.output ?? 'pipe';
   // Detached: the supervisor leads its own process group and session, so a terminal's Ctrl+C
   // reaches it only through stop(), and no controlling tty tempts bash's job control.
@@ -156,9 +167,16 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     detached: true,
     stdio: ['ignore', output, output],
   });
+  let gone = false;
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', () => resolve({ code: SUPERVISOR_EXIT.error, signal: null }));
+    child.once('exit', (code, signal) => {
+      gone = true;
+      resolve({ code, signal });
+    });
+    child.once('error', () => {
+      gone = true;
+      resolve({ code: SUPERVISOR_EXIT.error, signal: null });
+    });
   });
   const pid = child.pid;
   if (pid === undefined) {
@@ -166,16 +184,44 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     throw new Error(`could not start ${command}: supervisor exited with ${exit.code}`);
   }
   const exited = collectExit(child, dir, ended);
+  const contained = Boolean(options.contain);
+
+  const supervisorPid = async (): Promise<number | undefined> => {
+    if (!contained) return gone ? undefined : pid;
+    for (;;) {
+      if (gone) return undefined;
+      const inner = childOf(pid);
+      if (inner !== undefined) return inner;
+      await sleep(2);
+    }
+  };
+  // Signals wait, in order, until the script has started (script.pgid is written after the traps).
+  let deliveries = Promise.resolve();
+  const deliver = (signal: NodeJS.Signals) => {
+    deliveries = deliveries.then(async () => {
+      while (!gone && !(await exists(join(dir, SUPERVISOR_FILES.scriptPgid)))) await sleep(2);
+      const target = await supervisorPid();
+      if (target === undefined) return;
+      try {
+        process.kill(target, signal);
+      } catch {
+        // It has just exited: its status says how it ended.
+      }
+    });
+  };
   return {
     pid,
     pgid: pid,
+    contained,
     stdout: child.stdout,
     stderr: child.stderr,
     exited,
     stop(mode) {
-      if (child.exitCode !== null || child.signalCode !== null) return false;
-      return child.kill(mode === 'immediate' ? 'SIGUSR1' : 'SIGTERM');
+      if (gone) return false;
+      deliver(mode === 'immediate' ? 'SIGUSR1' : 'SIGTERM');
+      return true;
     },
+    supervisorPid,
     async scriptPgid() {
       const text = await readText(join(dir, SUPERVISOR_FILES.scriptPgid));
       const pgid = Number(text?.trim());
@@ -183,3 +229,10 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     },
   };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );

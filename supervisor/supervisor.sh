@@ -4,15 +4,58 @@
 # picks (busybox, dash, bash). The contract (settings, exit codes, files) is supervisor/contract.ts.
 #
 # How it works:
-# - The script runs in its own process group, so that a stop reaches every process it started,
-#   and the supervisor (possibly PID 1 of the container) stays out of it.
+# - The step is every process the script starts. Where the supervisor is PID 1 of its own PID
+#   namespace (a container on AWS; `unshare` under the embedded engine), that is every process it
+#   can see but itself: nothing escapes, not `setsid`, `nohup` or a double fork. Elsewhere it is the
+#   script's process group, which such processes leave.
 # - The supervisor never blocks in `wait` on the script: a trap that runs just before `wait`
 #   starts would be lost until the script ends. It sleeps in ticks of at most a second instead,
 #   which every trap (SIGCHLD included) cuts short, and re-checks everything after each one.
-# - A graceful stop (SIGTERM or SIGINT, the cancel file, max-time) sends exactly one signal to the
-#   group, then SIGKILL after the grace. Later requests are only logged: a second SIGINT makes
-#   Terraform abort urgently.
+# - A graceful stop (SIGTERM or SIGINT, the cancel file, max-time) sends exactly one signal to
+#   every process of the step, then waits until all of them have exited — not only the script's
+#   shell, which often dies at once while Terraform, its child, cleans up — or the grace ends; then
+#   it SIGKILLs what is left. Later requests are only logged: a second SIGINT makes Terraform abort
+#   urgently. The step's exit code is the shell's.
 # - Traps only set flags: in bash they can run inside `wait 2>/dev/null` and could not even log.
+
+# ---------------------------------------------------------------------------------------------------
+# Signals, first: a stop request that arrives while the supervisor sets up is kept, not lost
+
+tick_pid=
+woke=
+requests=0
+last_request=
+noted_requests=0
+signalled=
+immediate=
+phase=script
+
+# shellcheck disable=SC2317 # run by traps
+wake() {
+  woke=1
+  if [ -n "$tick_pid" ]; then kill -KILL "$tick_pid" 2>/dev/null; fi
+}
+
+# shellcheck disable=SC2317 # run by traps
+on_stop_request() { # signal name
+  requests=$((requests + 1))
+  last_request=$1
+  wake
+}
+
+# shellcheck disable=SC2317 # run by traps
+on_immediate() {
+  immediate=1
+  wake
+}
+
+trap 'on_stop_request TERM' TERM
+trap 'on_stop_request INT' INT
+trap on_immediate USR1
+trap wake CHLD
+# A log reader that went away must not take the supervisor with it. Caught, not ignored, so that
+# the script still starts with the default action.
+trap : PIPE
 
 # ---------------------------------------------------------------------------------------------------
 # Settings
@@ -184,44 +227,14 @@ BITBUCKET_PIPELINES_VARIABLES_PATH=$dir/output-variables
 export BITBUCKET_PIPELINES_VARIABLES_PATH
 : >"$BITBUCKET_PIPELINES_VARIABLES_PATH" || setup_error "cannot write $BITBUCKET_PIPELINES_VARIABLES_PATH"
 
-# ---------------------------------------------------------------------------------------------------
-# Signals
-
-tick_pid=
-woke=
-requests=0
-last_request=
-noted_requests=0
-signalled=
-immediate=
-phase=script
-
-# shellcheck disable=SC2317 # run by traps
-wake() {
-  woke=1
-  if [ -n "$tick_pid" ]; then kill -KILL "$tick_pid" 2>/dev/null; fi
-}
-
-# shellcheck disable=SC2317 # run by traps
-on_stop_request() { # signal name
-  requests=$((requests + 1))
-  last_request=$1
-  wake
-}
-
-# shellcheck disable=SC2317 # run by traps
-on_immediate() {
-  immediate=1
-  wake
-}
-
-trap 'on_stop_request TERM' TERM
-trap 'on_stop_request INT' INT
-trap on_immediate USR1
-trap wake CHLD
-# A log reader that went away must not take the supervisor with it. Caught, not ignored, so that
-# the script still starts with the default action.
-trap : PIPE
+# Contained: PID 1 of a PID namespace whose /proc is mounted (its own pid reads 1 there). Every
+# other process in that /proc is then the step's.
+contained=
+if [ "$$" = 1 ] && read -r self_stat 2>/dev/null </proc/self/stat; then
+  case $self_stat in
+    '1 '*) contained=1 ;;
+  esac
+fi
 
 # Logs the stop requests that change nothing: during a stop, and during the after-script.
 note_requests() {
@@ -254,7 +267,7 @@ reap() { # pid
 # Sleeps up to $1 centiseconds, or less if a trap fires. The order matters: a trap that runs before
 # $tick_pid is set leaves $woke, one that runs after kills the sleep, so `wait` never misses it.
 # SIGKILL, because a child that has not exec'd sleep yet would swallow any other signal in the
-# handlers it inherited from this shell. The unit is looked at once more just before `wait`:
+# handlers it inherited from this shell. What is awaited is looked at once more just before `wait`:
 # bash reaps children in its SIGCHLD handler but may run the trap only after `wait`.
 tick() {
   tick_pid=
@@ -262,7 +275,7 @@ tick() {
   # The C locale spares GNU sleep a dozen locale file lookups.
   LC_ALL=C sleep "$secs" &
   tick_pid=$!
-  if [ -z "$woke" ] && ! unit_exited; then wait "$tick_pid" 2>/dev/null; fi
+  if [ -z "$woke" ] && ! unit_done; then wait "$tick_pid" 2>/dev/null; fi
   kill -KILL "$tick_pid" 2>/dev/null
   reap "$tick_pid"
   tick_pid=
@@ -272,8 +285,16 @@ tick() {
 # Running a unit (the script or the after-script) in its own process group
 
 unit_pid=
+# Set once the unit's shell has been reaped: its pid may then belong to someone else.
+unit_reaped=
+unit_code=
+# Set while a stop waits for every process of the unit, not only its shell.
+whole=
 
 start_unit() { # name file
+  unit_reaped=
+  unit_code=
+  whole=
   if [ -n "$job_control" ]; then set -m; fi
   # shellcheck disable=SC2086 # $launcher is a command prefix, split on purpose
   $launcher "$shell" "$2" </dev/null &
@@ -285,6 +306,7 @@ start_unit() { # name file
 # Whether the unit's shell has exited. An exited child that the shell has not reaped yet still
 # answers kill -0; /proc tells it apart.
 unit_exited() {
+  [ -n "$unit_reaped" ] && return 0
   kill -0 "$unit_pid" 2>/dev/null || return 0
   # A zombie has no exe; one stat() settles the usual case. Only a process whose exe is hidden
   # (another owner, not dumpable) needs its state read.
@@ -299,24 +321,75 @@ unit_exited() {
   return 1
 }
 
-# Waits until the unit exits, an immediate stop, a stop request or the cancel file (when $2 is 1),
-# or the deadline $1 (centiseconds, 0 = none). Sets $ended_by.
-await_unit() { # deadline stoppable
+# Reaps the unit's shell once it has exited; its status, 128+n if signal n ended it, in $unit_code.
+collect_unit() {
+  [ -n "$unit_reaped" ] && return
+  reap "$unit_pid"
+  unit_code=$reaped
+  unit_reaped=1
+}
+
+# Whether any process of the unit is still alive besides its shell (zombies do not count).
+# Contained, that is any process but this one and its tick; otherwise the unit's process group.
+others_alive() {
+  if [ -z "$contained" ]; then
+    # The group exists while it has members, zombies included: an orphan's zombie lasts as long as
+    # whoever adopted it takes to reap it, so /proc is asked which members are alive.
+    kill -0 -"$unit_pid" 2>/dev/null || return 1
+    [ -r /proc/self/stat ] || return 0
+  fi
+  for entry in /proc/[0-9]*; do
+    case ${entry#/proc/} in
+      "$$" | "$tick_pid") continue ;;
+    esac
+    read -r stat 2>/dev/null <"$entry/stat" || continue
+    # After the command name: state ppid pgrp …
+    # shellcheck disable=SC2086 # split on purpose
+    set -- ${stat##*) }
+    case $1 in
+      Z* | X*) continue ;;
+    esac
+    if [ -n "$contained" ] || [ "$3" = "$unit_pid" ]; then return 0; fi
+  done
+  return 1
+}
+
+# Whether what is awaited is over: the unit's shell; during a stop, every process of the unit.
+unit_done() {
+  unit_exited || return 1
+  [ -n "$whole" ] || return 0
+  collect_unit
+  ! others_alive
+}
+
+# Waits until the unit is done (unit_done), an immediate stop, a stop request or the cancel file
+# (when $2 is 1), or the deadline $1 (centiseconds, 0 = none); checks every $3 centiseconds at
+# most. Sets $ended_by.
+await_unit() { # deadline stoppable poll
   while :; do
     now_cs
     woke=
     note_requests
-    if unit_exited; then ended_by='exit'; return; fi
+    if unit_done; then ended_by='exit'; return; fi
     if [ -n "$immediate" ]; then ended_by='immediate'; return; fi
-    if [ "$2" = 1 ]; then
-      if [ "$requests" -gt 0 ]; then ended_by='request'; return; fi
-      if [ -n "$cancel_file" ] && [ -e "$cancel_file" ]; then
+    if [ -n "$cancel_file" ] && [ -e "$cancel_file" ]; then
+      # The agent on AWS asks for an immediate stop by writing `immediate` into the cancel file.
+      cancel=
+      read -r cancel 2>/dev/null <"$cancel_file"
+      if [ "$cancel" = immediate ]; then
+        say "cancel file $cancel_file asks for an immediate stop"
+        immediate=1
+        ended_by='immediate'
+        return
+      fi
+      if [ "$2" = 1 ]; then
         say "cancel file $cancel_file found"
         ended_by='request'
         return
       fi
     fi
-    wait_cs=$POLL_CS
+    if [ "$2" = 1 ] && [ "$requests" -gt 0 ]; then ended_by='request'; return; fi
+    wait_cs=$3
     if [ "$1" -gt 0 ]; then
       if [ "$now" -ge "$1" ]; then ended_by='deadline'; return; fi
       if [ $(($1 - now)) -lt "$wait_cs" ]; then wait_cs=$(($1 - now)); fi
@@ -325,25 +398,40 @@ await_unit() { # deadline stoppable
   done
 }
 
-# Kills what is left of the unit's process group (everything it left behind once it exited,
-# everyone when it has to go) and reaps the unit: its status, 128+n if signal n ended it, in
-# $unit_code. Right after the start, setsid may not have made the group yet: then the child itself.
+# Kills every process of the unit still alive (everything it left behind once its shell exited,
+# everyone when it has to go) and reaps its shell. Right after the start, setsid may not have made
+# the group yet: then the child itself.
 finish_unit() {
-  kill -KILL -"$unit_pid" 2>/dev/null || kill -KILL "$unit_pid" 2>/dev/null
-  reap "$unit_pid"
-  unit_code=$reaped
+  if [ -n "$contained" ]; then
+    # From PID 1, -1 is every other process of the namespace.
+    kill -9 -1 2>/dev/null
+  elif [ -n "$unit_reaped" ]; then
+    kill -KILL -"$unit_pid" 2>/dev/null
+  else
+    kill -KILL -"$unit_pid" 2>/dev/null || kill -KILL "$unit_pid" 2>/dev/null
+  fi
+  collect_unit
 }
 
-# Sends the one graceful signal to the unit's group. Until setsid has made the group, the child is
-# a fork of this shell whose inherited handlers would swallow the signal, so it waits for the group
-# (a few milliseconds at most) rather than signal the child.
+# Sends the one graceful signal to every process of the unit: all of the namespace when contained,
+# else its group. Until setsid has made the group, the child is a fork of this shell whose inherited
+# handlers would swallow the signal, so it waits for the group (a few milliseconds at most) rather
+# than signal the child.
 signal_unit() {
+  if [ -n "$contained" ]; then
+    kill -"$stop_signal" -1 2>/dev/null
+    return
+  fi
   until kill -"$stop_signal" -"$unit_pid" 2>/dev/null; do
     unit_exited && return
     woke=
     tick 1
   done
 }
+
+# Centiseconds between checks while a stop waits for the unit's processes: the ones that are not
+# the supervisor's children end without a SIGCHLD to wake it.
+STOP_POLL_CS=10
 
 # One signal, the grace, then SIGKILL; cut short by an immediate stop. Without a grace (Bitbucket's
 # own behaviour) no graceful signal at all: it would only start a cleanup that cannot finish.
@@ -355,9 +443,11 @@ stop_unit() { # why, for the log
   else
     signal_unit
     to_secs "$grace_cs"
-    say "$1: sent SIG$stop_signal to the $phase's processes; SIGKILL in ${secs}s if they are still running"
+    say "$1: sent SIG$stop_signal to the $phase's processes; SIGKILL in ${secs}s if any is still running"
+    whole=1
     now_cs
-    await_unit $((now + grace_cs)) 0
+    await_unit $((now + grace_cs)) 0 "$STOP_POLL_CS"
+    whole=
     case $ended_by in
       immediate) say "immediate stop: killing the $phase's processes" ;;
       deadline) say "grace period over: killing the $phase's processes" ;;
@@ -375,7 +465,7 @@ now_cs
 deadline=0
 if [ "$max_time_cs" -gt 0 ]; then deadline=$((now + max_time_cs)); fi
 start_unit script "$script"
-await_unit "$deadline" 1
+await_unit "$deadline" 1 "$POLL_CS"
 case $ended_by in
   exit) finish_unit ;;
   immediate)
@@ -404,7 +494,7 @@ if [ -n "$after_script" ] && [ -z "$immediate" ]; then
   deadline=0
   if [ "$after_timeout_cs" -gt 0 ]; then deadline=$((now + after_timeout_cs)); fi
   start_unit after-script "$after_script"
-  await_unit "$deadline" 0
+  await_unit "$deadline" 0 "$POLL_CS"
   case $ended_by in
     exit) finish_unit ;;
     immediate)

@@ -22,6 +22,8 @@ export interface ShellVariant {
   readonly shell: string;
   /** PATH for the step, when the variant needs its own tools. */
   readonly path?: string;
+  /** Background commands start with SIGINT ignored and nothing can reset it (busybox alone). */
+  readonly sigintIgnored?: boolean;
 }
 
 const created: string[] = [];
@@ -65,7 +67,13 @@ export function alpineVariant(): ShellVariant {
     .split('\n')
     .filter(Boolean);
   const dir = busyboxLinks(applets);
-  return { name: 'busybox only', interpreter: [join(dir, 'sh')], shell: join(dir, 'sh'), path: dir };
+  return {
+    name: 'busybox only',
+    interpreter: [join(dir, 'sh')],
+    shell: join(dir, 'sh'),
+    path: dir,
+    sigintIgnored: true,
+  };
 }
 
 export interface StepRun {

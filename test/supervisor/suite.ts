@@ -136,9 +136,9 @@ export function supervisorSuite(variant: ShellVariant): void {
           script: [
             `trap 'echo cleaned > "$BITBUCKET_CLONE_DIR/cleanup"; exit 7' TERM`,
             'echo ready > "$BITBUCKET_CLONE_DIR/ready"',
-            // `wait` lets the trap run at once: a foreground sleep caught between fork and exec would
-            // swallow its copy of the signal, and the shell runs traps only once its foreground child ends.
-            'sleep 30 & wait $!',
+            // Short sleeps: one caught between fork and exec swallows its copy of the signal, and the
+            // stop then waits for it — only until it ends by itself, not for the whole grace.
+            'while :; do sleep 0.05; done',
           ],
           afterScript: RECORD_EXIT_CODE,
           stop: { graceSeconds: 20 },
@@ -164,9 +164,9 @@ export function supervisorSuite(variant: ShellVariant): void {
           script: [
             `trap 'echo "cleaned after INT" > "$BITBUCKET_CLONE_DIR/cleanup"; exit 5' INT`,
             'echo ready > "$BITBUCKET_CLONE_DIR/ready"',
-            // `wait` lets the trap run at once: a foreground sleep caught between fork and exec would
-            // swallow its copy of the signal, and the shell runs traps only once its foreground child ends.
-            'sleep 30 & wait $!',
+            // Short sleeps: one caught between fork and exec swallows its copy of the signal, and the
+            // stop then waits for it — only until it ends by itself, not for the whole grace.
+            'while :; do sleep 0.05; done',
           ],
           afterScript: RECORD_EXIT_CODE,
           stop: { signal: 'INT', graceSeconds: 20 },

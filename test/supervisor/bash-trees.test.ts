@@ -1,0 +1,4 @@
+import { BASH } from './helpers';
+import { processTreeSuite } from './trees';
+
+processTreeSuite(BASH);

@@ -1,0 +1,4 @@
+import { DASH } from './helpers';
+import { processTreeSuite } from './trees';
+
+processTreeSuite(DASH);
