@@ -13,13 +13,13 @@ import type { TaskEnd } from '../core/task-hooks';
 import { isAlive } from '../local/processes';
 import type { Store } from '../store/store';
 import {
+  exitCodeOfStatus,
+  parseOutputVariables,
   parseSupervisorStatus,
-  RESERVED_EXIT_REPLACEMENT,
   SUPERVISOR_EXIT,
   SUPERVISOR_FILES,
   type SupervisorStatus,
 } from '../supervisor/contract';
-import { parseOutputVariables } from '../supervisor/start';
 import { type ArtifactStore, artifactKey } from './artifacts';
 import type { AgentPaths } from './paths';
 import { loadStep, type TaskIdentity } from './task';
@@ -42,24 +42,6 @@ export interface AgentHandle {
   readonly done: Promise<number>;
   /** What SIGTERM does. */
   stop(): Promise<void>;
-}
-
-/** The supervisor's exit status, from its status file (the agent cannot see another container's exit). */
-export function exitCodeOf(status: SupervisorStatus): number {
-  switch (status.outcome) {
-    case 'succeeded':
-      return SUPERVISOR_EXIT.success;
-    case 'stopped':
-      return SUPERVISOR_EXIT.stopped;
-    case 'timed-out':
-      return SUPERVISOR_EXIT.timedOut;
-    case 'error':
-      return SUPERVISOR_EXIT.error;
-    case 'failed': {
-      const reserved = (Object.values(SUPERVISOR_EXIT) as number[]).includes(status.exitCode);
-      return reserved ? RESERVED_EXIT_REPLACEMENT : status.exitCode;
-    }
-  }
 }
 
 const readText = (path: string) => readFile(path, 'utf8').catch(() => undefined);
@@ -134,7 +116,7 @@ export function runAgent(deps: AgentDeps): AgentHandle {
     );
     if (uploaded > 0) log(`finale: ${uploaded} artifact file${uploaded === 1 ? '' : 's'} uploaded`);
     log(`finale: step ${status.outcome} (script exit code ${status.exitCode})`);
-    return exitCodeOf(status);
+    return exitCodeOfStatus(status);
   })();
 
   return {

@@ -27,7 +27,8 @@ export interface StartRunRequest {
 }
 
 export interface RunStarter {
-  start(request: StartRunRequest): Promise<StartedRun>;
+  /** `notices`: what the user should know about how this engine runs the steps (said once per run). */
+  start(request: StartRunRequest): Promise<StartedRun & { readonly notices?: readonly string[] }>;
 }
 
 export interface LogChunk {
@@ -36,6 +37,8 @@ export interface LogChunk {
   readonly next: number;
   /** The step has ended and everything has been read. */
   readonly complete: boolean;
+  /** More is there already: ask again at once rather than after a pause. */
+  readonly more: boolean;
 }
 
 export interface LogReader {
@@ -146,6 +149,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
         run: started.run,
         reason: started.reason,
         warnings: started.warnings,
+        notices: started.notices ?? [],
         steps: started.plan.steps.map(({ index, name, kind, stateName, group, deployment, trigger }) => ({
           index,
           name,

@@ -29,7 +29,7 @@ export function executionInput(
   return {
     runId: run.runId,
     planHash: plan.hash,
-    ...(recover ? { recover: true } : {}),
+    recover,
     env: {
       control: environment.controlFunctionArn,
       cluster: environment.cluster,

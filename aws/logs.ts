@@ -49,7 +49,7 @@ export function cloudWatchLogReader(client: CloudWatchLogsClient, logGroup: stri
     async read(run, step, offset) {
       const record = run.steps[String(step)];
       const ended = record !== undefined && !ACTIVE.has(record.status);
-      if (!record?.taskId) return { text: '', next: offset, complete: ended };
+      if (!record?.taskId) return { text: '', next: offset, complete: ended, more: false };
       const streams = [TASK_CONTAINERS.prepare, TASK_CONTAINERS.step].map((container) =>
         logStreamOf(container, record.taskId!),
       );
@@ -58,7 +58,8 @@ export function cloudWatchLogReader(client: CloudWatchLogsClient, logGroup: stri
       const fresh = lines.slice(offset);
       const text = fresh.map((line) => (line.endsWith('\n') ? line : `${line}\n`)).join('');
       const next = Math.max(offset, lines.length);
-      return { text, next, complete: ended && read.every((stream) => stream.done) && offset >= lines.length };
+      const whole = read.every((stream) => stream.done);
+      return { text, next, complete: ended && whole, more: !whole };
     },
   };
 }

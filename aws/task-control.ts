@@ -1,9 +1,11 @@
-// The core's TaskControl port on ECS: StopTask. ECS sends SIGTERM to the task's containers, then
+// The core's TaskControl port on ECS: StopTask, and DescribeTasks to learn what became of a final
+// step's task when its execution ended outside Finale. ECS sends SIGTERM to the task's containers, then
 // SIGKILL after their stopTimeout. Whether the stop is graceful or immediate is not ECS's to say: the
 // step task's agent reads the run's stop record on SIGTERM and tells the supervisor (agent/agent.ts).
 
-import { type ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
-import type { TaskControl } from '../core/contract';
+import { DescribeTasksCommand, type ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
+import type { TaskControl, TaskInspection } from '../core/contract';
+import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
 
 /** ECS shows the reason as the task's stoppedReason; it takes at most 255 characters. */
 export const MAX_STOP_REASON = 255;
@@ -32,6 +34,25 @@ export function ecsTaskControl(options: {
           return;
         throw error;
       }
+    },
+
+    async inspectTask({ taskId }): Promise<TaskInspection> {
+      // Unknown (the events function had not indexed it yet): its execution's end stopped it.
+      if (!taskId) return { state: 'gone' };
+      const described = await options.client.send(
+        new DescribeTasksCommand({ cluster: options.cluster, tasks: [taskId] }),
+      );
+      const task = described.tasks?.[0];
+      // ECS forgets a stopped task after about an hour: it says MISSING.
+      if (!task) return { state: 'gone' };
+      if (task.lastStatus !== 'STOPPED') return { state: 'running' };
+      const agent = task.containers?.find((container) => container.name === TASK_CONTAINERS.agent);
+      if (agent?.exitCode === undefined) return { state: 'gone' };
+      return {
+        state: 'ended',
+        exitCode: agent.exitCode,
+        ...(task.stopCode ? { stopCode: task.stopCode } : {}),
+      };
     },
   };
 }

@@ -62,7 +62,7 @@ async function queueOf(waiters: number) {
   const deps: CoreDeps = {
     store,
     orchestrator,
-    tasks: { stopTask: async () => undefined },
+    tasks: { stopTask: async () => undefined, inspectTask: async () => ({ state: 'gone' }) },
     clock,
     plans: createPlanSource(store),
   };

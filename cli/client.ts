@@ -17,6 +17,8 @@ export interface StartedRunView {
   readonly run: RunRecord;
   readonly reason: string;
   readonly warnings: readonly Diagnostic[];
+  /** What the engine says about how it runs the steps (e.g. that it cannot contain them). */
+  readonly notices: readonly string[];
   readonly steps: readonly {
     readonly index: number;
     readonly name: string;

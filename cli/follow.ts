@@ -8,18 +8,30 @@ import { orderedSteps } from './format';
 
 export interface FollowHandlers {
   onStep?(step: StepRecord, previous: StepRecord | undefined, run: RunRecord): void;
-  onLine?(step: StepRecord, line: string): void;
+  /** The complete lines a page of the step's log brought, in order; the next page waits for it. */
+  onLines?(step: StepRecord, lines: readonly string[]): void | Promise<void>;
   onTick?(run: RunRecord): void;
 }
 
 const STARTED = (step: StepRecord) => step.startedAt !== undefined || step.status === 'RUNNING';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 
+/**
+ * Follows until the run has ended and its logs are read, or `signal` aborts (then resolves with the
+ * run as last seen). A log is read a page at a time: one page in memory, whatever the log's size.
+ */
 export async function followRun(
   client: ApiClient,
   ref: string,
   handlers: FollowHandlers,
-  options: { intervalMs?: number; steps?: readonly number[] } = {},
+  options: { intervalMs?: number; steps?: readonly number[]; signal?: AbortSignal } = {},
 ): Promise<RunRecord> {
   const interval = options.intervalMs ?? 150;
   const offsets = new Map<number, number>();
@@ -29,22 +41,28 @@ export async function followRun(
   const wanted = (step: StepRecord) => !options.steps || options.steps.includes(step.index);
 
   const readLog = async (runId: string, step: StepRecord) => {
-    const chunk = await client.log(runId, step.index, offsets.get(step.index) ?? 0);
-    offsets.set(step.index, chunk.next);
-    const text = (partial.get(step.index) ?? '') + chunk.text;
-    const lines = text.split('\n');
-    partial.set(step.index, lines.pop() ?? '');
-    for (const line of lines) handlers.onLine?.(step, line);
-    if (chunk.complete) {
-      const rest = partial.get(step.index);
-      if (rest) handlers.onLine?.(step, rest);
-      partial.delete(step.index);
-      complete.add(step.index);
+    for (;;) {
+      const chunk = await client.log(runId, step.index, offsets.get(step.index) ?? 0);
+      offsets.set(step.index, chunk.next);
+      const text = (partial.get(step.index) ?? '') + chunk.text;
+      const lines = text.split('\n');
+      partial.set(step.index, lines.pop() ?? '');
+      if (chunk.complete) {
+        const rest = partial.get(step.index);
+        if (rest) lines.push(rest);
+        partial.delete(step.index);
+        complete.add(step.index);
+      }
+      if (lines.length) await handlers.onLines?.(step, lines);
+      if (!chunk.more || options.signal?.aborted) return;
     }
   };
 
+  let last: RunRecord | undefined;
   for (;;) {
+    if (options.signal?.aborted && last) return last;
     const run = await client.run(ref);
+    last = run;
     for (const step of orderedSteps(run).filter(wanted)) {
       const previous = seen.get(step.index);
       seen.set(step.index, step);
@@ -62,6 +80,6 @@ export async function followRun(
         .filter(wanted)
         .every((step) => !STARTED(step) || complete.has(step.index));
     if (done) return run;
-    await sleep(interval);
+    await sleep(interval, options.signal);
   }
 }

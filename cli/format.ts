@@ -87,6 +87,7 @@ export function stepSummary(step: StepRecord) {
     name: step.name,
     status: step.status,
     exitCode: step.exitCode ?? null,
+    attempts: step.attempts,
     final: step.kind === 'final',
     startedAt: step.startedAt === undefined ? null : new Date(step.startedAt).toISOString(),
     durationMs:
@@ -109,6 +110,8 @@ export function runSummary(run: RunRecord) {
     endedAt: run.endedAt === undefined ? null : new Date(run.endedAt).toISOString(),
     durationMs: run.endedAt === undefined ? null : runDuration(run),
     ...(run.stop ? { stop: run.stop } : {}),
+    /** What happened that the statuses do not tell: an engine that went away, a forced unlock. */
+    notes: (run.notes ?? []).map((note) => `${new Date(note.at).toISOString()} ${note.text}`),
     steps: orderedSteps(run).map(stepSummary),
   };
 }

@@ -28,13 +28,43 @@ export function localIdentity(cwd = process.cwd()): string {
   return userInfo().username;
 }
 
-async function readServerInfo(paths: FinalePaths): Promise<ServerInfo | undefined> {
+/**
+ * The running server as server.json describes it; undefined when there is none (no file, or its
+ * process is gone). A file that is not what a server writes is named, with the fix.
+ */
+export async function readServerInfo(paths: FinalePaths): Promise<ServerInfo | undefined> {
+  let text: string;
   try {
-    const info = JSON.parse(await readFile(paths.serverFile, 'utf8')) as ServerInfo;
-    return isAlive(info.pid) ? info : undefined;
+    text = await readFile(paths.serverFile, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new FinaleError(`cannot read ${paths.serverFile}: ${(error as Error).message}`);
+  }
+  const info = parseServerInfo(text);
+  if (!info) {
+    throw new FinaleError(
+      `${paths.serverFile} is not a server description (corrupt or edited). If no \`finale serve\` is running, remove it: rm ${paths.serverFile}`,
+    );
+  }
+  return isAlive(info.pid) ? info : undefined;
+}
+
+function parseServerInfo(text: string): ServerInfo | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
+  const info = value as Partial<ServerInfo>;
+  const whole =
+    typeof value === 'object' &&
+    value !== null &&
+    Number.isInteger(info.pid) &&
+    Number.isInteger(info.port) &&
+    typeof info.build === 'string' &&
+    typeof info.instance === 'string';
+  return whole ? (value as ServerInfo) : undefined;
 }
 
 /** The server's health answer, or undefined when it does not answer. */
@@ -142,6 +172,19 @@ export async function ensureLocalServer(
   );
 }
 
+/** How a request failed when the server went away: before connecting, or during the exchange. */
+function lostServer(error: unknown): 'refused' | 'dropped' | undefined {
+  const code = ((error as { cause?: { code?: string } }).cause ?? {}).code;
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') return 'dropped';
+  return undefined;
+}
+
+/**
+ * The local server as a transport. It outlives its server: when the server goes away (a crash,
+ * kill -9, an upgrade), the next request finds — or starts — the next one and is sent there. Only
+ * requests the old server cannot have acted on are sent again: any that did not connect, and reads.
+ */
 export async function localTransport(
   cwd = process.cwd(),
 ): Promise<Transport & { readonly paths: FinalePaths }> {
@@ -149,19 +192,32 @@ export async function localTransport(
   ensureHome(paths);
   const user = localIdentity(cwd);
   const token = await installToken(paths);
-  const info = await ensureLocalServer(paths, user);
+  let info = await ensureLocalServer(paths, user);
+  const send = (method: string, path: string, body: unknown) =>
+    fetch(`http://127.0.0.1:${info.port}${path}`, {
+      method,
+      headers: {
+        [TOKEN_HEADER]: `Bearer ${token}`,
+        [USER_HEADER]: user,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
   return {
     paths,
-    description: `the local server on 127.0.0.1:${info.port}`,
-    request: (method, path, body) =>
-      fetch(`http://127.0.0.1:${info.port}${path}`, {
-        method,
-        headers: {
-          [TOKEN_HEADER]: `Bearer ${token}`,
-          [USER_HEADER]: user,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      }),
+    get description() {
+      return `the local server on 127.0.0.1:${info.port}`;
+    },
+    async request(method, path, body) {
+      try {
+        return await send(method, path, body);
+      } catch (error) {
+        const lost = lostServer(error);
+        // A dropped request may have been acted on: only a read is sent again.
+        if (!lost || (lost === 'dropped' && method !== 'GET')) throw error;
+        info = await ensureLocalServer(paths, user);
+        return send(method, path, body);
+      }
+    },
   };
 }

@@ -8,3 +8,11 @@ export function colorsFor(stream: NodeJS.WriteStream) {
 
 export const out = colorsFor(process.stdout);
 export const err = colorsFor(process.stderr);
+
+/** Writes to stdout and waits until the terminal or pipe has taken it: memory holds one page at most. */
+export function write(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(text)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}

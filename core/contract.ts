@@ -59,6 +59,13 @@ export const ERROR_NAMES = {
   stepTimedOut: 'Step.TimedOut',
   /** completeStep: the step failed and on-fail retry allows another attempt. */
   stepRetry: 'Step.Retry',
+  /**
+   * beginStep of a final step that has run already (its result is recorded, or its task ended while no
+   * engine watched): the definition goes on to Finish run without running it again.
+   */
+  finalAlreadyRan: 'Final.AlreadyRan',
+  /** beginStep of a final step whose task from an earlier engine still runs: retried until it ends. */
+  finalStillRunning: 'Final.StillRunning',
   /** SendTaskFailure to a run waiting on an approval or a lock when it is stopped. */
   pipelineStopped: 'Pipeline.Stopped',
   approvalRefused: 'Approval.Refused',
@@ -98,8 +105,9 @@ export type ControlRequest =
   /**
    * After a step's task, on success and on failure alike (`task` is the RunTask output or the caught
    * error). Decides the outcome in one place, records it, releases `release` locks on success, and
-   * throws Step.Failed/Stopped/TimedOut/Retry — except inside a parallel group, where it returns
-   * `{ ok: false }` so the other branches finish (and, with fail-fast, stops them first).
+   * throws Step.Failed/Stopped/TimedOut/Retry for every step that did not succeed (inside a parallel
+   * group its branch then ends as "Not completed" while the others finish; with fail-fast it stops
+   * them first). A final step's result never throws: the final path goes on to Finish run.
    */
   | {
       readonly action: 'completeStep';
@@ -150,8 +158,11 @@ export interface EnterFinalResult {
 }
 export interface FinishRunResult {
   readonly status: RunStatus;
-  /** The Fail state's error when status is not SUCCESSFUL. */
-  readonly error?: string;
+  /**
+   * The Fail state's error; '' when status is SUCCESSFUL. Always present: the definition's last
+   * choice reads it, and a path that may be missing would fail the execution (States.Runtime).
+   */
+  readonly error: string;
 }
 
 /** Who is asking, as established by the adapter (IAM principal on AWS, local identity locally). */
@@ -166,9 +177,33 @@ export interface Orchestrator {
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<'ok' | 'gone'>;
 }
 
-/** ECS StopTask, or the embedded engine's process runner. Stopping a finished task succeeds. */
+/** What became of a step's task, as the engine that runs tasks can tell. */
+export type TaskInspection =
+  | { readonly state: 'running' }
+  | {
+      readonly state: 'ended';
+      /** The essential container's exit code: the supervisor's (SUPERVISOR_EXIT). */
+      readonly exitCode: number;
+      readonly stopCode?: string;
+      /** The script's own exit code, when the supervisor reported it. */
+      readonly scriptExitCode?: number;
+    }
+  /** Never started, or killed before it could say how it ended. */
+  | { readonly state: 'gone' };
+
+/** ECS, or the embedded engine's process runner. */
 export interface TaskControl {
+  /** Stopping a finished task succeeds. */
   stopTask(taskId: string, mode: Exclude<StopMode, 'drain'>, reason: string): Promise<void>;
+  /**
+   * The task of a step that an engine (or an execution) that went away began, and whose end nobody
+   * recorded. Asked of final steps only, which must neither run twice nor be lost.
+   */
+  inspectTask(ref: {
+    readonly runId: string;
+    readonly step: number;
+    readonly taskId?: string;
+  }): Promise<TaskInspection>;
 }
 
 export interface Clock {

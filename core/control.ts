@@ -17,7 +17,7 @@ import type { CoreDeps } from './deps';
 import { FinaleError } from './errors';
 import { ControlError, NotFoundError } from './failures';
 import { type AcquireResult, acquireLock as acquire, leaveLockQueue, releaseLock } from './locks';
-import { decideRunOutcome, decideStepOutcome, decideTerminal, failErrorOf } from './outcome';
+import { decideFromTask, decideRunOutcome, decideStepOutcome, decideTerminal, failErrorOf } from './outcome';
 import { retryOnConflict } from './retry';
 import { requireRun } from './runs';
 
@@ -116,6 +116,7 @@ async function beginStep(
     const current = error.current as RunRecord | undefined;
     if (!current) throw new NotFoundError(`No run with id ${request.runId}`);
     const record = stepOf(current, request.step);
+    if (record.kind === 'final') return beginFinalAgain(current, record, deps);
     const why =
       current.status === 'RUNNING'
         ? `step "${record.name}" is ${record.status}`
@@ -125,6 +126,78 @@ async function beginStep(
       `Run #${current.buildNumber}: "${record.name}" does not start: ${why}`,
     );
   }
+}
+
+/**
+ * The final step was begun before: by an engine that went away, or by an execution that ended
+ * outside Finale. It runs exactly once, so: a final step whose result is recorded has run; one whose
+ * task still runs is awaited (Final.StillRunning, which the definition retries); one whose task
+ * ended while nobody watched has run, and its result is recorded now; only one whose task was killed
+ * before it finished (or never started) runs again, as its next attempt. Each case leaves a note.
+ */
+async function beginFinalAgain(
+  run: RunRecord,
+  record: StepRecord,
+  deps: CoreDeps,
+): Promise<ControlResults['beginStep']> {
+  const { store, clock } = deps;
+  const name = `"${record.name}"`;
+  const alreadyRan = (how: string) =>
+    new ControlError(ERROR_NAMES.finalAlreadyRan, `${name} has run already (${how}); it does not run again`);
+  if (record.status !== 'RUNNING') throw alreadyRan(record.status);
+
+  const seen = await deps.tasks.inspectTask({
+    runId: run.runId,
+    step: record.index,
+    ...(record.taskId ? { taskId: record.taskId } : {}),
+  });
+  const now = clock.now();
+  const ended = seen.state === 'ended' ? decideFromTask(seen) : undefined;
+  // Stopped without an admin's stop of the final step: killed from outside (an aborted execution).
+  const killed = ended?.status === 'STOPPED' && !run.stop?.final;
+  if (seen.state === 'running') {
+    if (!record.resumed) {
+      await store.runs
+        .markResumed(run.runId, record.index, {
+          at: now,
+          text: `${name} was still running when its engine went away; it is awaited, not started again`,
+        })
+        .catch((error) => {
+          if (!(error instanceof ConditionFailedError)) throw error;
+        });
+    }
+    throw new ControlError(ERROR_NAMES.finalStillRunning, `${name} is still running; waiting for it to end`);
+  }
+  if (seen.state === 'ended' && ended && !killed) {
+    const exitCode = seen.scriptExitCode ?? ended.exitCode;
+    await store.runs.recordStepResult(run.runId, record.index, {
+      status: ended.status,
+      endedAt: now,
+      ...(exitCode !== undefined ? { exitCode } : {}),
+      ...(ended.stopCode ? { stopCode: ended.stopCode } : {}),
+    });
+    await store.runs.addNote(run.runId, {
+      at: now,
+      text: `${name} ended (${ended.status}) while no engine watched it; it does not run again`,
+    });
+    throw alreadyRan(ended.status);
+  }
+  const attempt = record.attempts + 1;
+  try {
+    await store.runs.restartStep(run.runId, record.index, {
+      at: now,
+      attempts: record.attempts,
+      note: {
+        at: now,
+        text: `${name} (attempt ${record.attempts}) was killed before it finished; it runs again as attempt ${attempt}`,
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof ConditionFailedError)) throw error;
+    // Someone else decided first (a retried invocation): whatever they decided stands.
+    throw alreadyRan('decided meanwhile');
+  }
+  return { step: record.index, attempt };
 }
 
 const FAILURE_ERROR: Partial<Record<StepStatus, string>> = {
@@ -180,17 +253,15 @@ async function completeStep(
       `${name} ${decision.reason.replace(/^The step /, '')}; retrying (attempt ${record.attempts + 1} of ${spec.onFail.maxRetryCount + 1})`,
     );
   }
-  if (request.parallel) {
-    if (request.parallel.failFast && status !== 'NOT_RUN') {
-      await stopSiblings(
-        updated,
-        request.step,
-        request.parallel.steps,
-        `fail-fast: ${spec.name} ${status}`,
-        deps,
-      );
-    }
-    return { ok: false, status };
+  // In a parallel group the branch's Catch ends it as "Not completed", so the siblings finish.
+  if (request.parallel?.failFast && status !== 'NOT_RUN') {
+    await stopSiblings(
+      updated,
+      request.step,
+      request.parallel.steps,
+      `fail-fast: ${spec.name} ${status}`,
+      deps,
+    );
   }
   throw new ControlError(FAILURE_ERROR[status] ?? ERROR_NAMES.stepFailed, `${name}: ${decision.reason}`);
 }
@@ -350,8 +421,7 @@ async function finishRun(request: { runId: string }, deps: CoreDeps): Promise<Fi
     });
   });
   const outcome = { status: finished.status, reason: finished.reason ?? 'internal' };
-  const error = failErrorOf(outcome);
-  return { status: finished.status, ...(error ? { error } : {}) };
+  return { status: finished.status, error: failErrorOf(outcome) ?? '' };
 }
 
 function stepOf(run: RunRecord, step: number): StepRecord {

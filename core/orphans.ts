@@ -43,10 +43,12 @@ export async function findOrphans(deps: Pick<CoreDeps, 'store' | 'clock'>): Prom
 }
 
 /**
- * Takes over an orphan: this instance becomes its engine, its outcome becomes ERROR/orphaned (unless
- * one was fixed already) and its RUNNING steps ERROR. undefined when it is not (or no longer) an
- * orphan, e.g. another instance claimed it first. Killing leftover processes and running the final
- * step is the engine's job.
+ * Takes over an orphan: this instance becomes its engine, its outcome becomes ERROR/orphaned (a run
+ * that Finale could not see through ends ERROR, whatever its steps did: they keep their own
+ * statuses, and the note says what happened) and its RUNNING pipeline steps ERROR. A running final
+ * step stays RUNNING: the recovery execution's Begin waits for it, or runs it again if it was killed.
+ * undefined when it is not (or no longer) an orphan, e.g. another instance claimed it first. Ending
+ * leftover processes and running the final step is the engine's job.
  */
 export async function claimOrphan(
   runId: string,
@@ -56,15 +58,24 @@ export async function claimOrphan(
   const run = await deps.store.runs.get(runId);
   const now = deps.clock.now();
   if (!run?.engine || run.engine.leaseUntil >= now || run.phase === 'done') return undefined;
-  const erroredSteps = Object.values(run.steps)
-    .filter((step) => step.status === 'RUNNING')
-    .map((step) => step.index);
+  const interrupted = Object.values(run.steps).filter((step) => step.status === 'RUNNING');
+  const erroredSteps = interrupted.filter((step) => step.kind === 'step').map((step) => step.index);
+  const during = interrupted.length
+    ? `during ${interrupted.map((step) => `"${step.name}"`).join(', ')}`
+    : run.phase === 'final'
+      ? 'on the final path'
+      : 'between steps';
+  const note = {
+    at: now,
+    text: `The engine running this run went away ${during} (its lease ended ${new Date(run.engine.leaseUntil).toISOString()}); engine ${lease.instance} took the run over: it ends ERROR once its final step has run`,
+  };
   try {
     return await deps.store.runs.claimOrphan(runId, {
       engine: { instance: lease.instance, leaseUntil: now + lease.leaseSeconds * 1000 },
       now,
       erroredSteps,
       endedAt: now,
+      note,
       expectedVersion: run.version,
     });
   } catch (error) {
@@ -75,12 +86,14 @@ export async function claimOrphan(
 
 /**
  * The execution of a run ended without finishing it (aborted from the console, or failed or timed
- * out in Step Functions itself): its outcome becomes ERROR/aborted unless one is fixed, its RUNNING
- * steps ERROR. The caller then starts a recovery execution (`recover: true`) that runs the final step
- * and releases the locks. undefined when the run has finished after all.
+ * out in Step Functions itself): its outcome becomes ERROR/aborted, its RUNNING pipeline steps ERROR,
+ * and a note says how the execution ended (`how`). The caller then starts a recovery execution
+ * (`recover: true`) that runs the final step — unless it ran already — and releases the locks.
+ * undefined when the run has finished after all.
  */
 export async function markAborted(
   runId: string,
+  how: string,
   deps: Pick<CoreDeps, 'store' | 'clock'>,
 ): Promise<RunRecord | undefined> {
   return retryOnConflict(`Run ${runId}: record the aborted execution`, async () => {
@@ -90,9 +103,13 @@ export async function markAborted(
     return deps.store.runs.recordAbandoned(runId, {
       outcome: { status: 'ERROR', reason: 'aborted' },
       erroredSteps: Object.values(run.steps)
-        .filter((step) => step.status === 'RUNNING')
+        .filter((step) => step.status === 'RUNNING' && step.kind === 'step')
         .map((step) => step.index),
       endedAt: now,
+      note: {
+        at: now,
+        text: `Its execution ended outside Finale (${how}); a recovery execution finishes it: it ends ERROR once its final step has run`,
+      },
       expectedVersion: run.version,
     });
   });

@@ -54,13 +54,14 @@ export function decideStepOutcome(result: unknown): StepDecision {
   return { status: 'ERROR', reason: 'The step ended without a task result' };
 }
 
-interface TaskView {
+export interface TaskView {
   readonly exitCode?: number;
   readonly stopCode?: string;
   readonly stoppedReason?: string;
 }
 
-function decideFromTask(task: TaskView): StepDecision {
+/** The outcome of a step from its task's essential container exit code and stop code. */
+export function decideFromTask(task: TaskView): StepDecision {
   const { exitCode, stopCode } = task;
   const known = { ...(exitCode !== undefined ? { exitCode } : {}), ...(stopCode ? { stopCode } : {}) };
   const why = task.stoppedReason ? `: ${task.stoppedReason}` : '';

@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { FinaleError } from '../core/errors';
 import { ensureHome, type FinalePaths } from './paths';
 
 export const TOKEN_HEADER = 'authorization';
@@ -23,11 +24,29 @@ export interface ServerInfo {
   readonly startedAt: number;
 }
 
-/** The per-install secret, created on first use with mode 0600 (only its owner can drive the server). */
+/** 64 hex digits: what installToken writes. */
+const TOKEN = /^[0-9a-f]{64}$/;
+
+/**
+ * The per-install secret, created on first use with mode 0600 (only its owner can drive the server).
+ * A file that holds anything else is named, with the fix.
+ */
 export async function installToken(paths: FinalePaths): Promise<string> {
   ensureHome(paths);
-  const existing = await readFile(paths.tokenFile, 'utf8').catch(() => '');
-  if (existing.trim()) return existing.trim();
+  const existing = (
+    await readFile(paths.tokenFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw new FinaleError(`cannot read ${paths.tokenFile}: ${error.message}`);
+    })
+  ).trim();
+  if (existing) {
+    if (!TOKEN.test(existing)) {
+      throw new FinaleError(
+        `${paths.tokenFile} does not hold a Finale token (corrupt or edited). Stop the local server if one runs, remove the file (rm ${paths.tokenFile}), and the next command writes a new one`,
+      );
+    }
+    return existing;
+  }
   const token = randomBytes(32).toString('hex');
   await writeFile(paths.tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' }).catch((error) => {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

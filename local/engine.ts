@@ -60,7 +60,7 @@ export function localExecutionInput(
   return {
     runId,
     planHash: plan.hash,
-    ...(options.recover ? { recover: true } : {}),
+    recover: options.recover ?? false,
     env: {
       control: 'local',
       cluster: options.cluster ?? 'local',

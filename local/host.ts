@@ -3,24 +3,26 @@
 // It keeps a lease on the runs it executes and adopts the runs of an engine that went away.
 
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import type { LogReader, RunStarter, StartRunRequest } from '../api/app';
+import type { ControlRequest } from '../core/contract';
 import { UsageError } from '../core/errors';
 import type { Core } from '../core/index';
 import { createCore, createPlanSource } from '../core/index';
-import { type Executor, startPipeline } from '../core/start';
+import { startPipeline } from '../core/start';
 import { braceUuid, type RepositoryIdentity } from '../core/variables';
-import type { Plan } from '../statemachine/compiler/plan';
 import { pickPipeline } from '../statemachine/language/pick';
 import { createDocumentClient } from '../store/client';
-import type { RunRecord } from '../store/records';
+import { ConditionFailedError } from '../store/errors';
 import { createStore, systemClock } from '../store/store';
 import { changedSinceUpstream } from './changes';
+import { lockDatabase } from './database-lock';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startDynalite } from './dynalite';
-import { localExecutionInput, startExecution } from './engine';
-import { killLeftovers } from './leftovers';
+import { Executions } from './executions';
+import { sweepHome } from './housekeeping';
+import { localLogReader } from './logs';
+import { OrphanAdopter, renewLeases } from './orphans';
 import { ensureHome, type FinalePaths } from './paths';
 import { LocalTaskRunner } from './task-runner';
 import { TaskTokens } from './tokens';
@@ -36,6 +38,10 @@ export interface LocalHostOptions {
    * to watch a max-time stop without waiting a real minute; FINALE_MINUTE_SECONDS sets it for a server.
    */
   readonly minuteSeconds?: number;
+  /** How many finished runs keep their logs, history and artifacts (housekeeping.ts). */
+  readonly keepRuns?: number;
+  /** Fault injection for tests and the fault simulation: called before each control action runs. */
+  readonly faults?: { readonly beforeControl?: (request: ControlRequest) => void | Promise<void> };
 }
 
 export interface LocalHost {
@@ -49,7 +55,16 @@ export interface LocalHost {
   settled(runId: string): Promise<void>;
   /** Executions in flight. */
   active(): number;
+  /**
+   * Stops serving and hands the runs in flight over: their steps go on running, their leases end
+   * now, and the next engine adopts them at once — as it would after a crash, without the wait.
+   */
   close(): Promise<void>;
+  /**
+   * Stops at once, as a crash would: nothing more is written, no lease is handed over (the runs are
+   * adopted once their leases run out), the steps go on. For tests and the fault simulation.
+   */
+  abandon(): Promise<void>;
 }
 
 export function repositoryIdentity(root: string): RepositoryIdentity & { readonly key: string } {
@@ -62,8 +77,15 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   const leaseSeconds = options.leaseSeconds ?? 5;
   ensureHome(paths);
   const identity = repositoryIdentity(paths.root);
-  const instance = randomUUID();
-  const dynamo = await startDynalite({ path: paths.db });
+  const engine = { instance: randomUUID(), leaseSeconds };
+  const lock = await lockDatabase(paths);
+  let dynamo: LocalDynamo;
+  try {
+    dynamo = await startDynalite({ path: paths.db });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const store = createStore({
     client: createDocumentClient({
       endpoint: dynamo.endpoint,
@@ -89,37 +111,23 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   });
   tasks.attach(core);
 
-  const executions = new Map<string, { readonly done: Promise<unknown> }>();
-  const engine = () => ({ instance, leaseUntil: Date.now() + leaseSeconds * 1000 });
-
-  const execute = (run: RunRecord, plan: Plan, recover = false) => {
-    // One append stream per execution: opening the file for every event would cost more than the event.
-    const history = createWriteStream(paths.run(run.runId).history, { flags: 'a' });
-    history.on('error', () => undefined);
-    const started = startExecution(plan.definition, localExecutionInput(run.runId, plan, { recover }), {
-      control: (request) => core.control(request),
-      tokens,
-      tasks,
-      onEvent: (event) => {
-        history.write(`${JSON.stringify(event)}\n`);
-      },
-    });
-    // Done once every event is on disk.
-    const execution = {
-      done: started.done.finally(() => new Promise<void>((flushed) => history.end(flushed))),
-    };
-    executions.set(run.runId, execution);
-    void execution.done.finally(() => {
-      if (executions.get(run.runId) !== execution) return;
-      executions.delete(run.runId);
-      tasks.forget(run.runId);
-    });
+  // Upkeep (adoption, leases, housekeeping) runs one piece at a time; a failure is logged, and the
+  // next tick tries again.
+  let chain = Promise.resolve();
+  const upkeep = (what: string, work: () => Promise<void>) => {
+    chain = chain.then(work).catch((error) => console.error(`finale: ${what} failed:`, error));
+    return chain;
   };
-  const executor: Executor = {
-    async start(run, plan) {
-      execute(run, plan);
+  const sweep = () => sweepHome(paths, store, identity.key, options.keepRuns);
+  const executions = new Executions(
+    paths,
+    { control: (request) => core.control(request), tokens, tasks },
+    (runId) => {
+      tasks.forget(runId);
+      void upkeep('housekeeping', sweep);
     },
-  };
+  );
+  const orphans = new OrphanAdopter(engine, core, paths, executions, (work) => void upkeep('adoption', work));
 
   const runs: RunStarter = {
     async start(request: StartRunRequest) {
@@ -142,7 +150,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
         ? await changedSinceUpstream(paths.root, snapshot.commit, snapshot.branch)
         : undefined;
       try {
-        return await startPipeline(
+        const started = await startPipeline(
           {
             repository: identity.key,
             source: { text, path: request.file },
@@ -160,7 +168,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
               }),
             caller: request.caller,
             ...(changedFiles ? { changedFiles } : {}),
-            engine: engine(),
+            engine: { instance: engine.instance, leaseUntil: Date.now() + leaseSeconds * 1000 },
           },
           {
             store,
@@ -171,96 +179,68 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
                 await mkdir(runPaths.dir, { recursive: true });
                 await rename(pending, runPaths.source);
                 if (request.environment) tasks.setEnvironment(run.runId, request.environment);
-                await executor.start(run, plan);
+                executions.start(run, plan);
               },
             },
           },
         );
+        return { ...started, notices: tasks.noticesFor(request.environment) };
       } finally {
         await rm(pending, { recursive: true, force: true });
       }
     },
   };
 
-  const logs: LogReader = {
-    async read(run, step, offset) {
-      const file = paths.run(run.runId).log(step);
-      const buffer = await readFile(file).catch(() => Buffer.alloc(0));
-      const text = buffer.subarray(Math.min(offset, buffer.length)).toString('utf8');
-      const status = run.steps[String(step)]?.status;
-      const ended = status !== undefined && !['PENDING', 'WAITING', 'RUNNING'].includes(status);
-      return { text, next: buffer.length, complete: ended && offset >= buffer.length };
-    },
-  };
-
-  // Adopting orphans: kill what is left of their steps, then run their final step and release
-  // their locks through a recovery execution of the same definition. Orphans appear when a server
-  // dies, so they are looked for at start, when a dead owner's lease runs out, and now and then.
-  const waiting = new Map<string, NodeJS.Timeout>();
-  const adopt = async () => {
-    for (const run of await core.deps.store.runs.listUnfinished()) {
-      if (executions.has(run.runId) || !run.engine || run.engine.instance === instance) continue;
-      const left = run.engine.leaseUntil - Date.now();
-      if (left >= 0) {
-        if (!waiting.has(run.runId)) {
-          const timer = setTimeout(() => {
-            waiting.delete(run.runId);
-            void guarded(adopt);
-          }, left + 50);
-          timer.unref();
-          waiting.set(run.runId, timer);
-        }
-        continue;
-      }
-      const claimed = await core.claimOrphan(run.runId, { instance, leaseSeconds });
-      if (!claimed) continue;
-      await killLeftovers(run, paths);
-      const plan = await core.deps.plans.get(claimed.planHash);
-      execute(claimed, plan, true);
-    }
-  };
-  // Leases of this server's own runs, renewed from memory: no table scan on the hot path.
-  const renew = async () => {
-    const leaseUntil = Date.now() + leaseSeconds * 1000;
-    await Promise.all(
-      [...executions.keys()].map((runId) =>
-        core.deps.store.runs.renewEngineLease(runId, instance, leaseUntil).catch(() => undefined),
-      ),
-    );
-  };
-  let chain = Promise.resolve();
-  const guarded = (work: () => Promise<void>) => {
-    chain = chain.then(work).catch((error) => console.error('finale: lease upkeep failed:', error));
-    return chain;
-  };
-  await guarded(adopt);
-  const renewTimer = setInterval(() => void guarded(renew), Math.max(250, (leaseSeconds * 1000) / 3));
-  const adoptTimer = setInterval(() => void guarded(adopt), 60_000);
+  // Orphans appear when a server dies: they are looked for at start, when a dead owner's lease runs
+  // out, and now and then.
+  await upkeep('adoption', () => orphans.sweep());
+  void upkeep('housekeeping', sweep);
+  const renewTimer = setInterval(
+    () => void upkeep('lease renewal', () => renewLeases(engine, core, executions)),
+    Math.max(250, (leaseSeconds * 1000) / 3),
+  );
+  const adoptTimer = setInterval(() => void upkeep('adoption', () => orphans.sweep()), 60_000);
   renewTimer.unref();
   adoptTimer.unref();
 
   return {
-    instance,
+    instance: engine.instance,
     repository: identity.key,
     core,
     runs,
-    logs,
+    logs: localLogReader(paths),
     dynamo,
     active: () => executions.size,
-    async settled(runId) {
-      await executions.get(runId)?.done;
-    },
-    /**
-     * Stops serving. Steps still running are killed, not left behind: their runs become orphans that
-     * the next server adopts (it runs their final steps and releases their locks).
-     */
+    settled: (runId) => executions.settled(runId),
     async close() {
-      await Promise.all([...executions.keys()].map((runId) => killLeftovers({ runId }, paths)));
-      clearInterval(renewTimer);
-      clearInterval(adoptTimer);
-      for (const timer of waiting.values()) clearTimeout(timer);
+      const handedOver = stop();
       await chain;
+      await Promise.all(
+        handedOver.map((runId) =>
+          store.runs.renewEngineLease(runId, engine.instance, 0).catch((error) => {
+            // Finished meanwhile, or adopted already: nothing to hand over.
+            if (!(error instanceof ConditionFailedError)) throw error;
+          }),
+        ),
+      );
       await dynamo.close();
+      await lock.release();
+    },
+    async abandon() {
+      stop();
+      await dynamo.close();
+      await lock.release();
     },
   };
+
+  /** Stops every timer and execution; returns the runs that were in flight. */
+  function stop(): string[] {
+    clearInterval(renewTimer);
+    clearInterval(adoptTimer);
+    orphans.close();
+    const inFlight = executions.ids();
+    executions.fenceAll();
+    tasks.detach();
+    return inFlight;
+  }
 }

@@ -3,7 +3,7 @@
 // .finale/token (readable only by its owner) and the caller's identity.
 
 import { timingSafeEqual } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Context } from 'hono';
@@ -32,10 +32,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(
-  paths: FinalePaths,
-  options: { port?: number; leaseSeconds?: number } = {},
-): Promise<RunningServer> {
+/** Seconds without a request or a run in flight after which a server stops by default (30 minutes). */
+export const IDLE_SECONDS = 1800;
+
+export interface ServerOptions {
+  readonly port?: number;
+  readonly leaseSeconds?: number;
+  /** Seconds without requests and runs after which `onIdle` is called; 0: never. */
+  readonly idleSeconds?: number;
+  readonly onIdle?: () => void;
+}
+
+export async function startServer(paths: FinalePaths, options: ServerOptions = {}): Promise<RunningServer> {
   const token = await installToken(paths);
   const host = await openLocalHost({
     paths,
@@ -49,10 +57,26 @@ export async function startServer(
     logs: host.logs,
     health: () => ({ build: BUILD_ID, active: host.active() }),
   });
+  let lastRequest = Date.now();
+  const fetch: typeof app.fetch = (...args) => {
+    lastRequest = Date.now();
+    return app.fetch(...args);
+  };
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: options.port ?? 0 }, () => resolve(s));
+    const s = serve({ fetch, hostname: '127.0.0.1', port: options.port ?? 0 }, () => resolve(s));
     s.once('error', reject);
   });
+  const idleMs = (options.idleSeconds ?? IDLE_SECONDS) * 1000;
+  const idleTimer =
+    idleMs > 0 && options.onIdle
+      ? setInterval(
+          () => {
+            if (host.active() === 0 && Date.now() - lastRequest >= idleMs) options.onIdle?.();
+          },
+          Math.min(idleMs / 4, 30_000),
+        )
+      : undefined;
+  idleTimer?.unref();
   const { port } = server.address() as AddressInfo;
   const info: ServerInfo = {
     pid: process.pid,
@@ -62,11 +86,15 @@ export async function startServer(
     instance: host.instance,
     startedAt: Date.now(),
   };
-  await writeFile(paths.serverFile, `${JSON.stringify(info)}\n`, { mode: 0o600 });
+  // Written whole or not at all: a client reading it while it is written must not see half of it.
+  const written = `${paths.serverFile}.${process.pid}`;
+  await writeFile(written, `${JSON.stringify(info)}\n`, { mode: 0o600 });
+  await rename(written, paths.serverFile);
   return {
     info,
     host,
     async close() {
+      clearInterval(idleTimer);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

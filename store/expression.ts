@@ -52,6 +52,13 @@ export class Expression {
     return this;
   }
 
+  /** Appends to a list attribute, creating it when absent. */
+  append(path: AttributePath, items: readonly unknown[]): this {
+    const p = this.path(path);
+    this.sets.push(`${p} = list_append(if_not_exists(${p}, ${this.value([])}), ${this.value(items)})`);
+    return this;
+  }
+
   remove(path: AttributePath): this {
     this.removes.push(this.path(path));
     return this;

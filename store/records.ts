@@ -32,8 +32,16 @@ export interface StepRecord {
   readonly endedAt?: number;
   /** on-fail: ignore let the pipeline go on after this step failed. */
   readonly ignored?: boolean;
+  /** Its task, started by an engine that went away, was found still running and awaited. */
+  readonly resumed?: boolean;
   /** Where the log is: a CloudWatch stream or a local file path. */
   readonly log?: string;
+}
+
+/** Something that happened to a run that its statuses alone do not tell: a crash, an adoption. */
+export interface RunNote {
+  readonly at: number;
+  readonly text: string;
 }
 
 export interface HeldLock {
@@ -89,6 +97,8 @@ export interface RunRecord {
   /** Locks this run holds, keyed by lock key. */
   readonly locks: Readonly<Record<string, HeldLock>>;
   readonly waiting?: WaitingRecord;
+  /** What happened that the statuses do not tell (engine crashes, adoptions, forced unlocks), oldest first. */
+  readonly notes?: readonly RunNote[];
   /** Who executes it: the execution ARN on AWS, or the local engine instance with its lease. */
   readonly engine?: { readonly instance: string; readonly leaseUntil: number; readonly execution?: string };
   readonly version: number;

@@ -8,7 +8,7 @@ import { type RunReason, type RunStatus, type StepStatus, TERMINAL_RUN_STATUSES 
 import { UsageError } from '../core/errors';
 import { ConditionFailedError, isConditionalCheckFailure } from './errors';
 import { Expression } from './expression';
-import type { HeldLock, RunRecord, StopRecord, WaitingRecord } from './records';
+import type { HeldLock, RunNote, RunRecord, StopRecord, WaitingRecord } from './records';
 import { TABLES } from './tables';
 
 export interface Page<T> {
@@ -40,7 +40,8 @@ export interface RunsRepository {
   /**
    * Marks a step RUNNING for one more attempt: only while the run is RUNNING or PAUSED, and never a
    * step already marked NOT_RUN (fail-fast) — except the final step, which begins whatever the run's
-   * status. `requireRunning` forces the check on (true) or off (false) whatever the step's kind.
+   * status, once (from PENDING). `requireRunning` forces the check on (true) or off (false) whatever
+   * the step's kind.
    */
   beginStep(
     runId: string,
@@ -48,6 +49,22 @@ export interface RunsRepository {
     options: { at: number; requireRunning?: boolean },
   ): Promise<RunRecord>;
   recordStepResult(runId: string, step: number, result: StepResult): Promise<RunRecord>;
+  /** Appends a note to the run. */
+  addNote(runId: string, note: RunNote): Promise<RunRecord>;
+  /**
+   * A RUNNING step whose task an earlier engine started, still running: marked resumed, with a note,
+   * once (ConditionFailedError when it is marked already or no longer RUNNING).
+   */
+  markResumed(runId: string, step: number, note: RunNote): Promise<RunRecord>;
+  /**
+   * A RUNNING step whose task was killed before it finished begins again: one more attempt, with a
+   * note. Only while it is still RUNNING at attempt `attempts`.
+   */
+  restartStep(
+    runId: string,
+    step: number,
+    restart: { at: number; attempts: number; note: RunNote },
+  ): Promise<RunRecord>;
   /** PENDING → NOT_RUN for one step (a fail-fast sibling that has not begun). */
   skipPendingStep(runId: string, step: number): Promise<RunRecord>;
   recordTaskStarted(runId: string, step: number, taskId: string): Promise<RunRecord>;
@@ -102,8 +119,8 @@ export interface RunsRepository {
   /** Extends the lease of an engine instance that still owns the run and the run is not terminal. */
   renewEngineLease(runId: string, instance: string, leaseUntil: number): Promise<RunRecord>;
   /**
-   * The run's execution ended outside Finale (aborted): outcome fixed (unless one is set), the listed
-   * steps ERROR. Only while the run is not terminal and still at `expectedVersion`.
+   * The run's execution ended outside Finale (aborted): outcome `outcome` (whatever it was), the
+   * listed steps ERROR, a note. Only while the run is not terminal and still at `expectedVersion`.
    */
   recordAbandoned(
     runId: string,
@@ -111,12 +128,13 @@ export interface RunsRepository {
       outcome: NonNullable<RunRecord['outcome']>;
       erroredSteps: readonly number[];
       endedAt: number;
+      note: RunNote;
       expectedVersion: number;
     },
   ): Promise<RunRecord>;
   /**
    * Takes over a run whose engine lease expired before `now` (compared in the condition): new owner,
-   * outcome ERROR/orphaned unless one is set, the listed steps ERROR.
+   * outcome ERROR/orphaned, the listed steps ERROR, a note.
    */
   claimOrphan(
     runId: string,
@@ -125,6 +143,7 @@ export interface RunsRepository {
       now: number;
       erroredSteps: readonly number[];
       endedAt: number;
+      note: RunNote;
       expectedVersion: number;
     },
   ): Promise<RunRecord>;
@@ -264,8 +283,16 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
         const running = () =>
           `(${e.in(['status'], ACTIVE)} AND ${e.ne(stepPath(step, 'status'), 'NOT_RUN')})`;
         if (requireRunning === true) e.where(running());
-        else if (requireRunning === undefined)
-          e.where(e.or(e.eq(stepPath(step, 'kind'), 'final'), running()));
+        else if (requireRunning === undefined) {
+          // A final step begins whatever the run's status — but once: from PENDING only.
+          const kind = stepPath(step, 'kind');
+          e.where(
+            e.or(
+              `(${e.eq(kind, 'final')} AND ${e.eq(stepPath(step, 'status'), 'PENDING')})`,
+              `(${e.ne(kind, 'final')} AND ${running()})`,
+            ),
+          );
+        }
         e.set(stepPath(step, 'status'), 'RUNNING').set(stepPath(step, 'startedAt'), at);
         for (const stale of ['endedAt', 'exitCode', 'stopCode', 'taskId', 'ignored'])
           e.remove(stepPath(step, stale));
@@ -279,6 +306,28 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
         if (result.exitCode !== undefined) e.set(stepPath(step, 'exitCode'), result.exitCode);
         if (result.stopCode !== undefined) e.set(stepPath(step, 'stopCode'), result.stopCode);
         if (result.ignored) e.set(stepPath(step, 'ignored'), true);
+      }),
+
+    addNote: (runId, note) =>
+      update(runId, 'add a note', (e) => {
+        e.append(['notes'], [note]);
+      }),
+
+    markResumed: (runId, step, note) =>
+      update(runId, `resume step ${step}`, (e) => {
+        e.where(e.eq(stepPath(step, 'status'), 'RUNNING'));
+        e.where(e.notExists(stepPath(step, 'resumed')));
+        e.set(stepPath(step, 'resumed'), true).append(['notes'], [note]);
+      }),
+
+    restartStep: (runId, step, { at, attempts, note }) =>
+      update(runId, `restart step ${step}`, (e) => {
+        e.where(e.eq(stepPath(step, 'status'), 'RUNNING'));
+        e.where(e.eq(stepPath(step, 'attempts'), attempts));
+        e.set(stepPath(step, 'startedAt'), at).append(['notes'], [note]);
+        for (const stale of ['endedAt', 'exitCode', 'stopCode', 'taskId', 'ignored', 'resumed'])
+          e.remove(stepPath(step, stale));
+        e.add(stepPath(step, 'attempts'), 1);
       }),
 
     skipPendingStep: (runId, step) =>
@@ -403,24 +452,24 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
         e.set(['engine', 'leaseUntil'], leaseUntil);
       }),
 
-    recordAbandoned: (runId, { outcome, erroredSteps, endedAt, expectedVersion }) =>
+    recordAbandoned: (runId, { outcome, erroredSteps, endedAt, note, expectedVersion }) =>
       update(runId, 'record it as abandoned', (e) => {
         e.where(e.eq(['version'], expectedVersion));
         e.where(e.not(e.in(['status'], TERMINAL_RUN_STATUSES)));
-        e.setIfAbsent(['outcome'], outcome);
+        e.set(['outcome'], outcome).append(['notes'], [note]);
         for (const step of erroredSteps) {
           e.set(stepPath(step, 'status'), 'ERROR').set(stepPath(step, 'endedAt'), endedAt);
         }
         e.remove(['waiting']);
       }),
 
-    claimOrphan: (runId, { engine, now, erroredSteps, endedAt, expectedVersion }) =>
+    claimOrphan: (runId, { engine, now, erroredSteps, endedAt, note, expectedVersion }) =>
       update(runId, 'claim it as an orphan', (e) => {
         e.where(e.eq(['version'], expectedVersion));
         e.where(e.lt(['engine', 'leaseUntil'], now));
         e.where(e.not(e.in(['status'], TERMINAL_RUN_STATUSES)));
-        e.set(['engine'], engine);
-        e.setIfAbsent(['outcome'], { status: 'ERROR', reason: 'orphaned' });
+        e.set(['engine'], engine).append(['notes'], [note]);
+        e.set(['outcome'], { status: 'ERROR', reason: 'orphaned' });
         for (const step of erroredSteps) {
           e.set(stepPath(step, 'status'), 'ERROR').set(stepPath(step, 'endedAt'), endedAt);
         }

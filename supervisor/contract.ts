@@ -96,3 +96,31 @@ export function outcomeOfExitCode(code: number | null | undefined): StepOutcome 
   if (code === SUPERVISOR_EXIT.error || code === null || code === undefined) return 'error';
   return 'failed';
 }
+
+/** NAME=value lines, as Bitbucket's output-variables file holds them. */
+export function parseOutputVariables(text: string): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) variables[line.slice(0, eq).trim()] = line.slice(eq + 1).replace(/\r$/, '');
+  }
+  return variables;
+}
+
+/** The supervisor's exit status, from its status file: for whoever cannot wait for it (the agent in another container, an engine that adopted it). */
+export function exitCodeOfStatus(status: SupervisorStatus): number {
+  switch (status.outcome) {
+    case 'succeeded':
+      return SUPERVISOR_EXIT.success;
+    case 'stopped':
+      return SUPERVISOR_EXIT.stopped;
+    case 'timed-out':
+      return SUPERVISOR_EXIT.timedOut;
+    case 'error':
+      return SUPERVISOR_EXIT.error;
+    case 'failed': {
+      const reserved = (Object.values(SUPERVISOR_EXIT) as number[]).includes(status.exitCode);
+      return reserved ? RESERVED_EXIT_REPLACEMENT : status.exitCode;
+    }
+  }
+}

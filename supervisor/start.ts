@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { type Containment, childOf } from './containment';
 import {
   outcomeOfExitCode,
+  parseOutputVariables,
   parseSupervisorStatus,
   type StepOutcome,
   type StopSignal,
@@ -87,16 +88,6 @@ export interface SupervisorProcess {
   supervisorPid(): Promise<number | undefined>;
   /** The script's process group id, once the supervisor has started it. */
   scriptPgid(): Promise<number | null>;
-}
-
-/** NAME=value lines, as Bitbucket's output-variables file holds them. */
-export function parseOutputVariables(text: string): Record<string, string> {
-  const variables: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) variables[line.slice(0, eq).trim()] = line.slice(eq + 1).replace(/\r$/, '');
-  }
-  return variables;
 }
 
 /** The FINALE_* settings for a set of options. */

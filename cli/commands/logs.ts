@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors';
 import { connect } from '../client';
 import { followRun } from '../follow';
 import { orderedSteps, stepLabel } from '../format';
-import { out } from '../output';
+import { out, write } from '../output';
 
 export function register(program: Command): void {
   program
@@ -34,8 +34,10 @@ export function register(program: Command): void {
           client,
           run.runId,
           {
-            onLine: (step, line) =>
-              process.stdout.write(`${many ? `${out.dim(`${stepLabel(step)} |`)} ` : ''}${line}\n`),
+            onLines: (step, lines) => {
+              const prefix = many ? `${out.dim(`${stepLabel(step)} |`)} ` : '';
+              return write(`${lines.map((line) => `${prefix}${line}`).join('\n')}\n`);
+            },
           },
           { steps: chosen.map((s) => s.index) },
         );
@@ -43,9 +45,20 @@ export function register(program: Command): void {
       }
       for (const step of chosen) {
         if (step.startedAt === undefined && step.status !== 'RUNNING') continue;
-        const chunk = await client.log(run.runId, step.index, 0);
         if (many) process.stdout.write(`${out.bold(`== ${stepLabel(step)} (${step.status})`)}\n`);
-        process.stdout.write(chunk.text.endsWith('\n') || chunk.text === '' ? chunk.text : `${chunk.text}\n`);
+        // Page by page, each written before the next is asked for: a 200 MB log never sits in memory.
+        let offset = 0;
+        let ending = '\n';
+        for (;;) {
+          const chunk = await client.log(run.runId, step.index, offset);
+          if (chunk.text) {
+            await write(chunk.text);
+            ending = chunk.text.at(-1)!;
+          }
+          offset = chunk.next;
+          if (!chunk.more) break;
+        }
+        if (ending !== '\n') process.stdout.write('\n');
       }
     });
 }

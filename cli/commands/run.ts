@@ -17,7 +17,7 @@ import {
   stepSymbol,
 } from '../format';
 import { localTransport } from '../local';
-import { err, out } from '../output';
+import { err, out, write as writeOut } from '../output';
 import { plural } from './diagnostics';
 
 interface RunOptions {
@@ -39,7 +39,7 @@ export function parseVariables(pairs: readonly string[]): Record<string, string>
 /** How progress is shown: a live step list on a TTY, plain lines otherwise, nothing with --json. */
 interface Renderer {
   step(step: StepRecord, previous: StepRecord | undefined): void;
-  line(step: StepRecord, line: string): void;
+  lines(step: StepRecord, lines: readonly string[]): void | Promise<void>;
   tick(run: RunRecord): void;
   note(text: string): void;
   done(run: RunRecord): void;
@@ -82,8 +82,9 @@ function plainRenderer(): Renderer {
       const event = stepEvent(step);
       if (event) write(event);
     },
-    line(step, line) {
-      write(`${out.dim(`${stepLabel(step)} |`)} ${line}`);
+    lines(step, lines) {
+      const prefix = out.dim(`${stepLabel(step)} |`);
+      return writeOut(`${lines.map((line) => `${prefix} ${line}`).join('\n')}\n`);
     },
     tick() {},
     note: (text) => process.stderr.write(`${text}\n`),
@@ -98,9 +99,11 @@ async function liveRenderer(): Promise<Renderer> {
   const live = createLogUpdate(process.stdout);
   let frame = 0;
   let last: RunRecord | undefined;
-  const above = (text: string) => {
+  // One redraw per page of log lines, not per line: a step that prints millions of lines is shown
+  // at the pace the terminal takes them.
+  const above = async (text: string) => {
     live.clear();
-    process.stdout.write(`${text}\n`);
+    await writeOut(`${text}\n`);
     if (last) draw(last);
   };
   const draw = (run: RunRecord) => {
@@ -120,14 +123,15 @@ async function liveRenderer(): Promise<Renderer> {
   };
   return {
     step() {},
-    line(step, line) {
-      above(`${out.dim(`${stepLabel(step)} |`)} ${line}`);
+    lines(step, lines) {
+      const prefix = out.dim(`${stepLabel(step)} |`);
+      return above(lines.map((line) => `${prefix} ${line}`).join('\n'));
     },
     tick(run) {
       frame++;
       draw(run);
     },
-    note: (text) => above(text),
+    note: (text) => void above(text),
     done(run) {
       draw(run);
       live.done();
@@ -137,26 +141,50 @@ async function liveRenderer(): Promise<Renderer> {
 }
 
 function silentRenderer(): Renderer {
-  return { step() {}, line() {}, tick() {}, note: (text) => process.stderr.write(`${text}\n`), done() {} };
+  return { step() {}, lines() {}, tick() {}, note: (text) => process.stderr.write(`${text}\n`), done() {} };
 }
 
-/** Ctrl+C is a stop request: graceful (per the settings) first, immediate on the second. */
-function stopOnInterrupt(client: ApiClient, runId: string, renderer: Renderer): () => void {
-  let presses = 0;
+/** `finale run` exits with this when Ctrl+C detached it from a run that goes on. */
+export const DETACHED_EXIT_CODE = 5;
+
+/**
+ * Ctrl+C is a stop request: graceful (per the settings) first, immediate on the second. Once a stop
+ * has been refused, the next Ctrl+C detaches instead: the client goes, the run goes on.
+ */
+function stopOnInterrupt(
+  client: ApiClient,
+  run: RunRecord,
+  renderer: Renderer,
+  detach: () => void,
+): () => void {
+  let stops = 0;
+  let refused = false;
   const onSignal = () => {
-    presses++;
-    const mode = presses === 1 ? 'graceful' : 'immediate';
-    if (presses > 2) return;
+    if (refused) {
+      renderer.note(
+        err.yellow(
+          `Detached from run #${run.buildNumber}; it goes on. Watch it with \`finale logs ${run.buildNumber} --follow\`, see how it ended with \`finale show ${run.buildNumber}\`.`,
+        ),
+      );
+      detach();
+      return;
+    }
+    stops++;
+    if (stops > 2) return;
+    const mode = stops === 1 ? 'graceful' : 'immediate';
     renderer.note(
       err.yellow(
-        presses === 1
+        stops === 1
           ? 'Stopping the run gracefully (Ctrl+C again to stop it immediately)…'
           : 'Stopping the run immediately…',
       ),
     );
-    client.stop(runId, mode, presses === 1 ? 'Ctrl+C in finale run' : 'second Ctrl+C in finale run').then(
+    client.stop(run.runId, mode, stops === 1 ? 'Ctrl+C in finale run' : 'second Ctrl+C in finale run').then(
       (result) => renderer.note(err.yellow(`Stop accepted: ${result.mode}; the final step will still run.`)),
-      (error: Error) => renderer.note(err.red(`Stop refused: ${error.message}`)),
+      (error: Error) => {
+        refused = true;
+        renderer.note(err.red(`Stop refused: ${error.message} (Ctrl+C again to detach; the run goes on)`));
+      },
     );
   };
   process.on('SIGINT', onSignal);
@@ -184,7 +212,12 @@ export function register(program: Command): void {
 The run builds the working tree as it stands, uncommitted changes included. Ctrl+C asks for a stop
 (graceful, per \`finale settings\`); a second Ctrl+C asks for an immediate stop. The final step runs either way.
 
-Exit codes: 0 successful, 1 failed, 2 invalid pipeline or usage, 130 stopped.`,
+The client follows the run to its end even if the local server goes away meanwhile: it finds (or
+starts) the next server, which adopts the run. Once a stop has been refused, Ctrl+C detaches: the
+run goes on without the client.
+
+Exit codes: 0 successful, 1 failed or ended in error, 2 invalid pipeline or usage, 5 detached (the run
+goes on), 130 stopped.`,
     )
     .action(async (pipeline: string | undefined, options: RunOptions) => {
       const variables = parseVariables(options.var);
@@ -211,6 +244,7 @@ Exit codes: 0 successful, 1 failed, 2 invalid pipeline or usage, 130 stopped.`,
         process.stdout.write(
           `${out.bold(`Run #${run.buildNumber}`)} of ${run.pipeline} (${started.steps.length} ${started.steps.length === 1 ? 'step' : 'steps'}): ${started.reason}\n`,
         );
+        for (const notice of started.notices) process.stderr.write(err.yellow(`finale: ${notice}\n`));
         if (started.warnings.length) {
           process.stderr.write(
             err.yellow(
@@ -219,18 +253,28 @@ Exit codes: 0 successful, 1 failed, 2 invalid pipeline or usage, 130 stopped.`,
           );
         }
       }
-      const detach = stopOnInterrupt(client, run.runId, renderer);
+      const detached = new AbortController();
+      const stopListening = stopOnInterrupt(client, run, renderer, () => detached.abort());
       try {
-        const ended = await followRun(client, run.runId, {
-          onStep: (step, previous) => renderer.step(step, previous),
-          onLine: (step, line) => renderer.line(step, line),
-          onTick: (current) => renderer.tick(current),
-        });
+        const ended = await followRun(
+          client,
+          run.runId,
+          {
+            onStep: (step, previous) => renderer.step(step, previous),
+            onLines: (step, lines) => renderer.lines(step, lines),
+            onTick: (current) => renderer.tick(current),
+          },
+          { signal: detached.signal },
+        );
+        if (detached.signal.aborted) {
+          process.exitCode = DETACHED_EXIT_CODE;
+          return;
+        }
         renderer.done(ended);
         if (options.json) process.stdout.write(`${JSON.stringify(runSummary(ended), null, 2)}\n`);
         process.exitCode = exitCodeOf(ended.status);
       } finally {
-        detach();
+        stopListening();
       }
     });
 }

@@ -44,6 +44,11 @@ export function register(program: Command): void {
         lines.push(
           `  waiting   for ${run.waiting.kind === 'approval' ? 'an approval' : `the lock ${run.waiting.lock}`}`,
         );
+      if (run.notes?.length) {
+        lines.push('', '  Notes');
+        for (const note of run.notes)
+          lines.push(`  ${out.dim(new Date(note.at).toISOString())} ${note.text}`);
+      }
       lines.push('', '  Steps');
       for (const step of orderedSteps(run)) {
         const exit = step.exitCode === undefined ? '' : `exit ${step.exitCode}`;

@@ -1,8 +1,8 @@
 #!/bin/sh
-# A stand-in application for the example pipeline. Deployments land under $FINALE_EXAMPLE_DIR
+# A stand-in application for the example pipeline. Deployments land under $EXAMPLE_STATE
 # (default: /tmp/finale-example) so the example leaves the repository untouched.
 set -eu
-state="${FINALE_EXAMPLE_DIR:-/tmp/finale-example}"
+state="${EXAMPLE_STATE:-/tmp/finale-example}"
 here="examples/build-test-deploy"
 
 case "${1:-}" in

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Behaves like `terraform apply` towards signals: the first SIGINT or SIGTERM starts a graceful
 # shutdown that releases the state lock; a second signal aborts at once and leaves the lock behind;
-# SIGKILL leaves it behind too. State lives under $FINALE_EXAMPLE_DIR (default /tmp/finale-example).
+# SIGKILL leaves it behind too. State lives under $EXAMPLE_STATE (default /tmp/finale-example):
+# not a FINALE_ name, as Finale keeps those out of steps.
 set -eu
-state="${FINALE_EXAMPLE_DIR:-/tmp/finale-example}/terraform"
+state="${EXAMPLE_STATE:-/tmp/finale-example}/terraform"
 lock="$state/terraform.tflock"
 mkdir -p "$state"
 

@@ -185,7 +185,7 @@ async function executionChanged(detail: ExecutionDetail, deps: EventsDeps): Prom
 
   if (run.phase !== 'done') {
     if (!recovery) {
-      const aborted = await core.markAborted(runId);
+      const aborted = await core.markAborted(runId, `execution ${detail.name} ended ${detail.status}`);
       if (aborted) return recover(aborted, detail, deps);
       run = (await store.runs.get(runId)) ?? run;
     } else {

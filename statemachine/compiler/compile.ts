@@ -164,6 +164,39 @@ function planUnits(
   return { units, finalUnit };
 }
 
+/**
+ * The final step's Begin. The final step must run even if recording its start fails, so its Catch
+ * goes on to the task — except when beginStep says it has run already (Final.AlreadyRan: skip it), or
+ * that the task an earlier engine started still runs (Final.StillRunning: retried, so the run waits
+ * for it, as long as the step can last; should it last longer, the run finishes without a second copy).
+ */
+function finalBeginState(unit: StepUnit, spec: StepSpec, finishRun: string): AslState {
+  const waits = FINAL_WAIT;
+  const attempts =
+    Math.ceil(stepBudgetSeconds(spec) / waits.MaxDelaySeconds) +
+    Math.ceil(Math.log(waits.MaxDelaySeconds / waits.IntervalSeconds) / Math.log(waits.BackoffRate)) +
+    1;
+  return controlState(
+    { action: 'beginStep', step: spec.index },
+    {
+      resultPath: null,
+      retry: [{ ErrorEquals: [ERROR_NAMES.finalStillRunning], ...waits, MaxAttempts: attempts }],
+      catch: [
+        {
+          ErrorEquals: [ERROR_NAMES.finalAlreadyRan, ERROR_NAMES.finalStillRunning],
+          Next: finishRun,
+          ResultPath: '$.beginError',
+        },
+        catchAll(unit.task, '$.beginError'),
+      ],
+      Next: unit.task,
+    },
+  );
+}
+
+/** How often the final step's Begin looks again at a final step that still runs. */
+const FINAL_WAIT = { IntervalSeconds: 1, BackoffRate: 1.5, MaxDelaySeconds: 30 } as const;
+
 /** The states of one step: [Approve] → [Lock…] → Begin → Task → End → next. */
 function stepStates(
   unit: StepUnit,
@@ -205,18 +238,22 @@ function stepStates(
       },
     );
   }
-  // The final step must run even if recording its start fails: Begin's Catch goes on to the task.
-  const beginFailure = spec.kind === 'final' ? catchAll(unit.task, '$.beginError') : onFailure('$.error');
-  states[unit.begin] = controlState(
-    { action: 'beginStep', step: spec.index },
-    { resultPath: null, catch: [beginFailure], Next: unit.task },
-  );
+  states[unit.begin] =
+    spec.kind === 'final'
+      ? finalBeginState(unit, spec, next)
+      : controlState(
+          { action: 'beginStep', step: spec.index },
+          { resultPath: null, catch: [onFailure('$.error')], Next: unit.task },
+        );
   states[unit.task] = runTaskState(spec, stepBudgetSeconds(spec), [catchAll(unit.end, '$.task')], unit.end);
 
   const retry: Catcher[] =
     spec.onFail.strategy === 'retry'
-      ? [{ ErrorEquals: ['Step.Retry'], Next: unit.begin, ResultPath: null }]
+      ? [{ ErrorEquals: [ERROR_NAMES.stepRetry], Next: unit.begin, ResultPath: null }]
       : [];
+  // completeStep throws for every step that did not succeed, so reaching the next state means
+  // success: the result is a constant, and no path into the function's answer can be missing. A
+  // parallel branch ends with it as its output ({ok: true}), as "Not completed" ends with {ok: false}.
   states[unit.end] = controlState(
     {
       action: 'completeStep',
@@ -226,8 +263,9 @@ function stepStates(
       ...(parallel ? { parallel } : {}),
     },
     {
-      resultSelector: { 'ok.$': '$.Payload.ok' },
+      resultSelector: { ok: true },
       resultPath: '$.task',
+      // Not ResultPath '$': aws-local-stepfunctions 3.0.0 stores that under a key named "$".
       ...(inBranch ? { outputPath: '$.task' } : {}),
       catch: [...retry, onFailure('$.error')],
       ...(inBranch ? { End: true as const } : { Next: next }),
@@ -293,15 +331,8 @@ function buildDefinition(
   states[S.start] = {
     Type: 'Choice',
     Comment: 'A recovered run (orphaned or aborted) only runs its final step and releases its locks.',
-    Choices: [
-      {
-        And: [
-          { Variable: '$.recover', IsPresent: true },
-          { Variable: '$.recover', BooleanEquals: true },
-        ],
-        Next: S.finalize,
-      },
-    ],
+    // `recover` is always in the execution input (ExecutionInput): no path here can be missing.
+    Choices: [{ Variable: '$.recover', BooleanEquals: true, Next: S.finalize }],
     Default: S.startRun,
   };
   states[S.startRun] = controlState(
@@ -314,8 +345,7 @@ function buildDefinition(
   states[S.finalize] = controlState(
     { action: 'enterFinal', 'input.$': '$' },
     {
-      resultSelector: { 'status.$': '$.Payload.status' },
-      resultPath: '$.outcome',
+      resultPath: null,
       // Whatever happens here, the final step still runs.
       catch: [catchAll(afterFinalize, '$.finalizeError')],
       Next: afterFinalize,
@@ -330,7 +360,7 @@ function buildDefinition(
   states[S.finishRun] = controlState(
     { action: 'finishRun' },
     {
-      // No ResultSelector: `error` is absent on success, and a selector path to it would fail.
+      // Its answer always holds `status` and `error` (FinishRunResult): the choice below reads both.
       resultPath: '$.finish',
       // Releasing locks matters more than latency: retry harder than other control states.
       retry: [
@@ -354,13 +384,7 @@ function buildDefinition(
     Type: 'Choice',
     Choices: [
       { Variable: '$.finish.Payload.status', StringEquals: 'SUCCESSFUL', Next: S.succeeded },
-      {
-        And: [
-          { Variable: '$.finish.Payload.error', IsPresent: true },
-          { Variable: '$.finish.Payload.error', StringEquals: ERROR_NAMES.pipelineTimedOut },
-        ],
-        Next: S.timedOut,
-      },
+      { Variable: '$.finish.Payload.error', StringEquals: ERROR_NAMES.pipelineTimedOut, Next: S.timedOut },
       { Variable: '$.finish.Payload.status', StringEquals: 'FAILED', Next: S.failed },
       { Variable: '$.finish.Payload.status', StringEquals: 'STOPPED', Next: S.stopped },
     ],

@@ -113,8 +113,11 @@ export interface ExecutionInput {
   readonly runId: string;
   /** The plan the run executes; tasks fetch their step spec by it. */
   readonly planHash: string;
-  /** Set when an orphaned or aborted run is resumed only to run its final step and release its locks. */
-  readonly recover?: boolean;
+  /**
+   * true when an orphaned or aborted run is resumed only to run its final step and release its locks.
+   * Always present: the Start choice reads it, and a path that may be missing would fail the execution.
+   */
+  readonly recover: boolean;
   readonly env: {
     /** The control Lambda's name or ARN ('local' on the embedded engine). */
     readonly control: string;

@@ -58,7 +58,7 @@ function controlParameters(payload: Record<string, unknown>, waitForToken: boole
 export function controlState<A extends ControlRequest['action']>(
   payload: Payload<A>,
   shape: {
-    readonly resultSelector?: Record<string, string>;
+    readonly resultSelector?: Readonly<Record<string, unknown>>;
     readonly resultPath: string | null;
     readonly outputPath?: string;
     readonly catch: readonly Catcher[];

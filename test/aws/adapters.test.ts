@@ -4,6 +4,7 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
   StopTaskCommand,
@@ -127,6 +128,37 @@ describe('TaskControl (ECS StopTask)', () => {
       );
     const tasks = ecsTaskControl({ client: ecs, cluster: 'c' });
     await expect(tasks.stopTask('gone-task', 'immediate', 'x')).resolves.toBeUndefined();
+  });
+
+  it("inspects a final step's task with DescribeTasks: running, ended with the agent's exit code, or gone", async () => {
+    const cluster = 'arn:aws:ecs:eu-west-1:123456789012:cluster/finale';
+    const task = 'arn:aws:ecs:eu-west-1:123456789012:task/finale/abc';
+    const tasks = ecsTaskControl({ client: ecs, cluster });
+    const stopped = {
+      taskArn: task,
+      lastStatus: 'STOPPED',
+      stopCode: 'EssentialContainerExited' as const,
+      containers: [
+        { name: 'step', exitCode: 3 },
+        { name: 'agent', exitCode: 3 },
+      ],
+    };
+    mock
+      .on(DescribeTasksCommand)
+      .resolvesOnce({ tasks: [{ taskArn: task, lastStatus: 'DEPROVISIONING' }] })
+      .resolvesOnce({ tasks: [stopped] })
+      // ECS forgets stopped tasks after about an hour; a task never indexed is unknown too.
+      .resolvesOnce({ tasks: [], failures: [{ arn: task, reason: 'MISSING' }] });
+    expect(await tasks.inspectTask({ runId: 'r', step: 2, taskId: task })).toEqual({ state: 'running' });
+    expect(mock.commandCalls(DescribeTasksCommand)[0]!.args[0].input).toEqual({ cluster, tasks: [task] });
+    expect(await tasks.inspectTask({ runId: 'r', step: 2, taskId: task })).toEqual({
+      state: 'ended',
+      exitCode: 3,
+      stopCode: 'EssentialContainerExited',
+    });
+    expect(await tasks.inspectTask({ runId: 'r', step: 2, taskId: task })).toEqual({ state: 'gone' });
+    expect(await tasks.inspectTask({ runId: 'r', step: 2 })).toEqual({ state: 'gone' });
+    expect(mock.commandCalls(DescribeTasksCommand)).toHaveLength(3);
   });
 });
 
@@ -351,6 +383,7 @@ describe('state machines and the executor', () => {
     expect(JSON.parse(started.input!)).toEqual({
       runId: run.runId,
       planHash: plan.hash,
+      recover: false,
       env: {
         control: environment.controlFunctionArn,
         cluster: environment.cluster,
@@ -411,13 +444,21 @@ describe('secrets, ARNs and logs', () => {
       text: '+ git clone\n+ make test\nok\n',
       next: 3,
       complete: false,
+      more: false,
     });
+    // An ended step whose streams were read to their ends is complete with that read.
     expect(await reader.read(run('SUCCESSFUL'), 0, 1)).toEqual({
       text: '+ make test\nok\n',
       next: 3,
-      complete: false,
+      complete: true,
+      more: false,
     });
-    expect(await reader.read(run('SUCCESSFUL'), 0, 3)).toEqual({ text: '', next: 3, complete: true });
+    expect(await reader.read(run('SUCCESSFUL'), 0, 3)).toEqual({
+      text: '',
+      next: 3,
+      complete: true,
+      more: false,
+    });
     expect(mock.commandCalls(GetLogEventsCommand)[0]!.args[0].input).toEqual({
       logGroupName: '/finale/steps',
       logStreamName: 'finale/prepare/0123abcd',

@@ -3,6 +3,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { finalePaths } from '../../local/paths';
+import { killSteps } from '../engine/harness';
 
 export const BIN = join(import.meta.dirname, '../../bin/finale.js');
 
@@ -43,8 +45,16 @@ export function finale(args: readonly string[], cwd: string, env: NodeJS.Process
   return launch(args, cwd, env).result;
 }
 
-/** Stops the background server a test's CLI calls started in `root`. */
+/**
+ * Stops the background server a test's CLI calls started in `root`, and kills what its runs left
+ * running (a stopped server hands its runs over to the next one, which a test that ends never starts).
+ */
 export async function stopServer(root: string): Promise<void> {
+  await stopServerOnly(root);
+  await killSteps({ paths: finalePaths(root) });
+}
+
+async function stopServerOnly(root: string): Promise<void> {
   const file = join(root, '.finale', 'server.json');
   if (!existsSync(file)) return;
   const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number };

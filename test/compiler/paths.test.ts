@@ -59,7 +59,6 @@ async function execute(plan: Plan, script: Script) {
         ) {
           throw named('Step.Retry', 'retrying');
         }
-        if (request.parallel) return { ok: false, status: 'FAILED' };
         throw named('Step.Failed', `step ${request.step} failed`);
       }
       case 'awaitApproval': {
@@ -79,7 +78,9 @@ async function execute(plan: Plan, script: Script) {
         enterFinalError = request.input?.error?.Error;
         return { status: enterFinalError ? 'FAILED' : 'SUCCESSFUL' };
       case 'finishRun':
-        return enterFinalError ? { status: 'FAILED', error: 'Pipeline.Failed' } : { status: 'SUCCESSFUL' };
+        return enterFinalError
+          ? { status: 'FAILED', error: 'Pipeline.Failed' }
+          : { status: 'SUCCESSFUL', error: '' };
       default:
         return {};
     }

@@ -68,7 +68,13 @@ describe('compiled state machine shape', () => {
     const plan = planOf('final');
     const states = plan.definition.States as Record<string, State>;
     expect(states[RUN_STATES.finalize]?.Catch?.[0]?.Next).toBe('Begin: [Final Step] Tear down');
-    expect(states['Begin: [Final Step] Tear down']?.Catch?.[0]?.Next).toBe('[Final Step] Tear down');
+    // A final step that ran already, or still runs from an earlier engine, is not run again.
+    expect(states['Begin: [Final Step] Tear down']?.Catch?.[0]).toEqual({
+      ErrorEquals: ['Final.AlreadyRan', 'Final.StillRunning'],
+      Next: RUN_STATES.finishRun,
+      ResultPath: '$.beginError',
+    });
+    expect(states['Begin: [Final Step] Tear down']?.Catch?.[1]?.Next).toBe('[Final Step] Tear down');
     expect(states['End: [Final Step] Tear down']?.Catch?.[0]?.Next).toBe(RUN_STATES.finishRun);
     expect(states[RUN_STATES.finishRun]?.Catch?.[0]?.Next).toBe(RUN_STATES.error);
   });

@@ -116,6 +116,93 @@ describe('startRun and beginStep', () => {
   });
 });
 
+describe('beginStep of a final step that was begun before (the engine or execution went away)', () => {
+  /** A run whose final step (index 1) began and recorded no end: what an engine that died leaves. */
+  async function finalBegun(taskId?: string) {
+    const run = await h.newRun(planOf([{ name: 'Build' }, { name: 'Clean', kind: 'final' }]));
+    await control({ action: 'startRun', runId: run.runId });
+    await control({ action: 'enterFinal', runId: run.runId, input: {} });
+    await control({ action: 'beginStep', runId: run.runId, step: 1 });
+    if (taskId) await taskStarted(run.runId, 1, taskId, h.deps);
+    return run;
+  }
+  const notes = async (runId: string) => (await h.db.store.runs.get(runId))?.notes?.map((n) => n.text);
+
+  it('never runs a final step again once its result is recorded', async () => {
+    const run = await finalBegun();
+    await control({ action: 'completeStep', runId: run.runId, step: 1, task: agentTask(0) });
+    const error = await errorOf(control({ action: 'beginStep', runId: run.runId, step: 1 }));
+    expect(error.name).toBe('Final.AlreadyRan');
+    expect(error.message).toBe('"Clean" has run already (SUCCESSFUL); it does not run again');
+    expect((await h.db.store.runs.get(run.runId))?.steps['1']).toMatchObject({ attempts: 1 });
+  });
+
+  it('waits for one whose task still runs, noting it once', async () => {
+    const run = await finalBegun('task-final');
+    h.tasks.inspections.set(1, { state: 'running' });
+    for (let i = 0; i < 3; i++) {
+      const error = await errorOf(control({ action: 'beginStep', runId: run.runId, step: 1 }));
+      expect(error.name).toBe('Final.StillRunning');
+    }
+    expect(await notes(run.runId)).toEqual([
+      '"Clean" was still running when its engine went away; it is awaited, not started again',
+    ]);
+    expect((await h.db.store.runs.get(run.runId))?.steps['1']).toMatchObject({
+      status: 'RUNNING',
+      attempts: 1,
+      resumed: true,
+    });
+  });
+
+  it('records the result of one whose task ended while nobody watched, and does not run it again', async () => {
+    const run = await finalBegun('task-final');
+    h.tasks.inspections.set(1, { state: 'ended', exitCode: 4, scriptExitCode: 4 });
+    const error = await errorOf(control({ action: 'beginStep', runId: run.runId, step: 1 }));
+    expect(error.name).toBe('Final.AlreadyRan');
+    expect((await h.db.store.runs.get(run.runId))?.steps['1']).toMatchObject({
+      status: 'FAILED',
+      exitCode: 4,
+      attempts: 1,
+      endedAt: h.clock.now(),
+    });
+    expect(await notes(run.runId)).toEqual([
+      '"Clean" ended (FAILED) while no engine watched it; it does not run again',
+    ]);
+    expect((await control({ action: 'finishRun', runId: run.runId })).status).toBe('FAILED');
+  });
+
+  it.each([
+    ['gone (never started, or killed before it could tell)', { state: 'gone' } as const],
+    [
+      'stopped without an admin asking (its execution was aborted)',
+      { state: 'ended', exitCode: 240 } as const,
+    ],
+  ])('runs one whose task is %s again, as its next attempt', async (_, inspection) => {
+    const run = await finalBegun('task-final');
+    h.tasks.inspections.set(1, inspection);
+    h.clock.advance(1000);
+    expect(await control({ action: 'beginStep', runId: run.runId, step: 1 })).toEqual({
+      step: 1,
+      attempt: 2,
+    });
+    const step = (await h.db.store.runs.get(run.runId))?.steps['1'];
+    expect(step).toMatchObject({ status: 'RUNNING', attempts: 2, startedAt: h.clock.now() });
+    expect(step?.taskId).toBeUndefined();
+    expect(await notes(run.runId)).toEqual([
+      '"Clean" (attempt 1) was killed before it finished; it runs again as attempt 2',
+    ]);
+  });
+
+  it('keeps the result of a final step an admin stopped: it ran, and was stopped', async () => {
+    const run = await finalBegun('task-final');
+    await stopRun({ runId: run.runId, caller: { user: 'bob@example.com' }, mode: 'immediate' }, h.deps);
+    h.tasks.inspections.set(1, { state: 'ended', exitCode: 240 });
+    const error = await errorOf(control({ action: 'beginStep', runId: run.runId, step: 1 }));
+    expect(error.name).toBe('Final.AlreadyRan');
+    expect((await h.db.store.runs.get(run.runId))?.steps['1']?.status).toBe('STOPPED');
+  });
+});
+
 describe('completeStep', () => {
   async function running(steps: Parameters<typeof planOf>[0], locks: Parameters<typeof planOf>[1] = []) {
     const plan = planOf(steps, locks);
@@ -205,13 +292,16 @@ describe('completeStep', () => {
     });
   });
 
-  it('returns ok: false in a parallel group so the other branches finish', async () => {
+  it('throws in a parallel group too (the branch ends as "Not completed"), and leaves the siblings alone', async () => {
     const { run } = await running([{}, {}]);
     await begin(run.runId, 0);
     await begin(run.runId, 1);
     await taskStarted(run.runId, 1, 'task-1', h.deps);
-    const result = await complete(run.runId, 0, caught(1), { parallel: { failFast: false, steps: [0, 1] } });
-    expect(result).toEqual({ ok: false, status: 'FAILED' });
+    const error = await errorOf(
+      complete(run.runId, 0, caught(1), { parallel: { failFast: false, steps: [0, 1] } }),
+    );
+    expect(error.name).toBe('Step.Failed');
+    expect((await h.db.store.runs.get(run.runId))?.steps['0']?.status).toBe('FAILED');
     expect(h.tasks.calls).toEqual([]);
   });
 
@@ -220,10 +310,10 @@ describe('completeStep', () => {
     await begin(run.runId, 0);
     await begin(run.runId, 1);
     await taskStarted(run.runId, 1, 'task-lint', h.deps);
-    const result = await complete(run.runId, 0, caught(1), {
-      parallel: { failFast: true, steps: [0, 1, 2] },
-    });
-    expect(result).toEqual({ ok: false, status: 'FAILED' });
+    const failed = await errorOf(
+      complete(run.runId, 0, caught(1), { parallel: { failFast: true, steps: [0, 1, 2] } }),
+    );
+    expect(failed.name).toBe('Step.Failed');
     expect(h.tasks.calls).toEqual([
       { taskId: 'task-lint', mode: 'graceful', reason: 'fail-fast: Unit FAILED' },
     ]);
@@ -410,7 +500,10 @@ describe('enterFinal and finishRun', () => {
     await control({ action: 'beginStep', runId: ok.runId, step: 1 });
     await control({ action: 'completeStep', runId: ok.runId, step: 1, task: agentTask(0) });
     h.clock.advance(10);
-    expect(await control({ action: 'finishRun', runId: ok.runId })).toEqual({ status: 'SUCCESSFUL' });
+    expect(await control({ action: 'finishRun', runId: ok.runId })).toEqual({
+      status: 'SUCCESSFUL',
+      error: '',
+    });
     expect(await h.db.store.runs.get(ok.runId)).toMatchObject({
       status: 'SUCCESSFUL',
       reason: 'succeeded',

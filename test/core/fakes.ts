@@ -1,7 +1,7 @@
 // Recording fakes for the two ports that differ per engine. Everything else in core tests is real
 // (dynalite through the store).
 
-import type { Orchestrator, StopMode, TaskControl } from '../../core/contract';
+import type { Orchestrator, StopMode, TaskControl, TaskInspection } from '../../core/contract';
 
 export type TokenCall =
   | {
@@ -89,7 +89,12 @@ export interface StopCall {
 
 export class FakeTasks implements TaskControl {
   readonly calls: StopCall[] = [];
+  /** What inspectTask answers, per step index (default: gone). */
+  readonly inspections = new Map<number, TaskInspection>();
   async stopTask(taskId: string, mode: Exclude<StopMode, 'drain'>, reason: string): Promise<void> {
     this.calls.push({ taskId, mode, reason });
+  }
+  async inspectTask(ref: { runId: string; step: number }): Promise<TaskInspection> {
+    return this.inspections.get(ref.step) ?? { state: 'gone' };
   }
 }

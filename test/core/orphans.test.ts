@@ -62,8 +62,11 @@ describe('orphans', () => {
     const run = await h.newRun(planOf([{}, {}, { kind: 'final' }]));
     await control({ action: 'startRun', runId: run.runId });
     await control({ action: 'beginStep', runId: run.runId, step: 0 });
-    const aborted = await markAborted(run.runId, h.deps);
+    const aborted = await markAborted(run.runId, 'execution x ended ABORTED', h.deps);
     expect(aborted?.outcome).toEqual({ status: 'ERROR', reason: 'aborted' });
+    expect(aborted?.notes?.map((note) => note.text)).toEqual([
+      'Its execution ended outside Finale (execution x ended ABORTED); a recovery execution finishes it: it ends ERROR once its final step has run',
+    ]);
     expect(aborted?.steps['0']).toMatchObject({ status: 'ERROR', endedAt: h.clock.now() });
     expect(await control({ action: 'enterFinal', runId: run.runId, input: {} })).toEqual({ status: 'ERROR' });
     expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
@@ -71,6 +74,6 @@ describe('orphans', () => {
       error: 'Pipeline.Error',
     });
     expect((await h.db.store.runs.get(run.runId))?.reason).toBe('aborted');
-    expect(await markAborted(run.runId, h.deps)).toBeUndefined();
+    expect(await markAborted(run.runId, 'again', h.deps)).toBeUndefined();
   });
 });

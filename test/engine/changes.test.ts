@@ -10,12 +10,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { changedSinceUpstream } from '../../local/changes';
 import type { LocalHost } from '../../local/host';
 import { snapshotWorkingTree } from '../../local/workspace';
-import { markerLines, openHost, sandbox, settle, start, stepsOf } from './harness';
+import { closeHost, markerLines, openHost, sandbox, settle, start, stepsOf } from './harness';
 
 const temporary: string[] = [];
 let host: LocalHost | undefined;
 afterEach(async () => {
-  await host?.close();
+  await closeHost(host);
   host = undefined;
   for (const dir of temporary.splice(0)) rmSync(dir, { recursive: true, force: true });
 });

@@ -9,6 +9,7 @@ import type { LocalHost } from '../../local/host';
 import {
   ALICE,
   BOB,
+  closeHost,
   entered,
   history,
   locksAreFree,
@@ -63,7 +64,7 @@ const TRAP_AND_WAIT = [
 
 let host: LocalHost | undefined;
 afterEach(async () => {
-  await host?.close();
+  await closeHost(host);
   host = undefined;
 });
 

@@ -4,11 +4,13 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HistoryEvent } from '../../local/engine';
 import { type LocalHost, openLocalHost } from '../../local/host';
 import { type FinalePaths, finalePaths } from '../../local/paths';
+import { controlDirs, killStep } from '../../local/step-processes';
 import type { RunRecord, StepRecord } from '../../store/records';
 
 export interface Sandbox {
@@ -44,13 +46,37 @@ export function sandbox(
   return { root, markers, paths: finalePaths(root) };
 }
 
+const hosts = new Map<LocalHost, Sandbox>();
+
 export async function openHost(box: Sandbox, options: { minuteSeconds?: number } = {}): Promise<LocalHost> {
-  return openLocalHost({
+  const host = await openLocalHost({
     paths: box.paths,
     leaseSeconds: 2,
     environment: { ...process.env, MARKERS: box.markers },
     ...options,
   });
+  hosts.set(host, box);
+  return host;
+}
+
+/**
+ * Kills every step process of the sandbox's runs: closing a host hands its runs over and leaves their
+ * steps running for the next engine, which a test that ends there never starts.
+ */
+export async function killSteps(box: Pick<Sandbox, 'paths'>): Promise<void> {
+  const runs = await readdir(`${box.paths.home}/runs`).catch(() => [] as string[]);
+  for (const runId of runs) {
+    for (const dir of (await controlDirs(box.paths, runId)).values()) await killStep(dir);
+  }
+}
+
+/** Closes a host opened by openHost, and kills what its runs left running. */
+export async function closeHost(host: LocalHost | undefined): Promise<void> {
+  if (!host) return;
+  await host.close();
+  const box = hosts.get(host);
+  hosts.delete(host);
+  if (box) await killSteps(box);
 }
 
 export const ALICE = { user: 'alice@example.com' };

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalHost } from '../../local/host';
 import {
   ALICE,
+  closeHost,
   entered,
   history,
   locksAreFree,
@@ -22,7 +23,7 @@ import {
 
 let host: LocalHost | undefined;
 afterEach(async () => {
-  await host?.close();
+  await closeHost(host);
   host = undefined;
 });
 

@@ -288,6 +288,7 @@ describe('Step Functions Execution Status Change', () => {
       outcome: { status: 'ERROR', reason: 'aborted' },
       erroredSteps: [],
       endedAt: Date.now(),
+      note: { at: Date.now(), text: 'aborted in the test' },
       expectedVersion: started.version,
     });
     aws.server.route('POST', '/repos/octo/app/statuses/c0ffee', 201, {});

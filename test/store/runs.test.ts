@@ -275,6 +275,7 @@ describe('runs repository', () => {
         now,
         erroredSteps: [0],
         endedAt: now,
+        note: { at: now, text: 'engine one went away' },
         expectedVersion,
       });
     await expect(claim(1500, renewed.version)).rejects.toBeInstanceOf(ConditionFailedError);
@@ -282,6 +283,7 @@ describe('runs repository', () => {
     expect(claimed.engine).toEqual({ instance: 'two', leaseUntil: 62_500 });
     expect(claimed.outcome).toEqual({ status: 'ERROR', reason: 'orphaned' });
     expect(claimed.steps['0']).toMatchObject({ status: 'ERROR', endedAt: 2500 });
+    expect(claimed.notes).toEqual([{ at: 2500, text: 'engine one went away' }]);
 
     const unfinished = await db.store.runs.listUnfinished();
     expect(unfinished.some((r) => r.runId === run.runId)).toBe(true);

@@ -5,39 +5,13 @@
 // embedded engine) and, where a machine offers no namespaces, in the script's process group alone.
 
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { type Containment, detectContainment } from '../../supervisor/containment';
 import { shellQuote } from '../../supervisor/render';
-import { removeTemporaryDirs, runStep, type ShellVariant, sleep, waitForFile } from './helpers';
-
-/** Processes (outside any namespace's view) whose environment holds `mark`: the step's, wherever they went. */
-export function processesMarked(mark: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`STEP_MARK=${mark}`))
-        found.push(Number(entry));
-    } catch {
-      // Gone, or not ours to read.
-    }
-  }
-  return found;
-}
-
-/** The marked processes still alive once kills have landed (a killed process takes a moment to go). */
-async function leftAlive(mark: string, timeoutMs = 5000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const living = processesMarked(mark);
-    if (living.length === 0 || Date.now() > deadline) return living;
-    await sleep(20);
-  }
-}
+import { leftAlive, processesMarked } from '../support/processes';
+import { removeTemporaryDirs, runStep, type ShellVariant, waitForFile } from './helpers';
 
 const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n') : []);
 
@@ -127,7 +101,7 @@ export function processTreeSuite(variant: ShellVariant): void {
         expect(run.msAfterStop).toBeGreaterThanOrEqual(600);
         expect(lines(join(run.work, 'after'))).toEqual(['143']);
         expect(run.stderr).toContain('grace period over');
-        expect(await leftAlive(mark)).toEqual([]);
+        expect(await leftAlive(() => processesMarked(mark))).toEqual([]);
       });
 
       test('a script whose own trap exits keeps its exit code while its child still cleans up', async () => {
@@ -179,7 +153,7 @@ export function processTreeSuite(variant: ShellVariant): void {
           const run = await running;
           expect(lines(join(run.work, 'child'))).toEqual(['got TERM', 'cleaned']);
           expect(lines(join(run.work, 'after'))).toEqual(['143 cleaned']);
-          expect(await leftAlive(mark)).toEqual([]);
+          expect(await leftAlive(() => processesMarked(mark))).toEqual([]);
         });
 
         test('nothing a step starts outlives it: &, nohup, setsid, a double fork, in the after-script too', async () => {
@@ -195,7 +169,7 @@ export function processTreeSuite(variant: ShellVariant): void {
           });
           const run = await running;
           expect(run.exit.code).toBe(0);
-          expect(await leftAlive(mark)).toEqual([]);
+          expect(await leftAlive(() => processesMarked(mark))).toEqual([]);
         });
 
         test('an immediate stop takes every process of the step down at once', async () => {
@@ -214,7 +188,7 @@ export function processTreeSuite(variant: ShellVariant): void {
           expect(run.exit.status).toEqual({ outcome: 'stopped', exitCode: 137, stop: 'immediate' });
           expect(existsSync(join(run.work, 'after'))).toBe(false);
           expect(lines(join(run.work, 'child'))).toEqual([]);
-          expect(await leftAlive(mark)).toEqual([]);
+          expect(await leftAlive(() => processesMarked(mark))).toEqual([]);
         });
       } else {
         test('without a namespace a setsid child leaves the group: the machine says so, and it is not waited for', async () => {

@@ -1,0 +1,60 @@
+// Keeps `.finale/` from growing without bound. A finished run's checkout and step workspaces go at
+// once; its logs, history, artifacts and control files stay for the newest `keepRuns` finished runs
+// and go after that (the run records stay in the store: `finale runs` and `show` still list them).
+// Start directories left by a server that died while starting a run go after an hour.
+
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunRecord } from '../store/records';
+import type { Store } from '../store/store';
+import type { FinalePaths } from './paths';
+
+/** The default number of finished runs whose files are kept; FINALE_KEEP_RUNS overrides it. */
+export const KEEP_RUNS = 20;
+const STALE_START_MS = 3600_000;
+
+export function keepRunsSetting(environment: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(environment.FINALE_KEEP_RUNS);
+  return Number.isInteger(value) && value >= 0 ? value : KEEP_RUNS;
+}
+
+async function entries(dir: string): Promise<string[]> {
+  return readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+}
+
+export async function sweepHome(
+  paths: FinalePaths,
+  store: Pick<Store, 'runs'>,
+  repository: string,
+  keepRuns = keepRunsSetting(),
+): Promise<void> {
+  const runsDir = join(paths.home, 'runs');
+  const finished: RunRecord[] = [];
+  for (const runId of await entries(runsDir)) {
+    const run = await store.runs.get(runId);
+    if (!run) {
+      // A directory without a record: a start that failed before the record was written.
+      const { mtimeMs } = await stat(join(runsDir, runId));
+      if (Date.now() - mtimeMs > STALE_START_MS)
+        await rm(join(runsDir, runId), { recursive: true, force: true });
+      continue;
+    }
+    if (run.phase !== 'done' || run.repository !== repository) continue;
+    finished.push(run);
+    const own = paths.run(runId);
+    await rm(own.source, { recursive: true, force: true });
+    await rm(join(own.dir, 'workspaces'), { recursive: true, force: true });
+  }
+  finished.sort((a, b) => b.buildNumber - a.buildNumber);
+  for (const run of finished.slice(keepRuns)) {
+    await rm(paths.run(run.runId).dir, { recursive: true, force: true });
+  }
+  const tmp = join(paths.home, 'tmp');
+  for (const entry of await entries(tmp)) {
+    const { mtimeMs } = await stat(join(tmp, entry));
+    if (Date.now() - mtimeMs > STALE_START_MS) await rm(join(tmp, entry), { recursive: true, force: true });
+  }
+}
