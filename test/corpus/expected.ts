@@ -67,7 +67,11 @@ export const EXPECTED: Readonly<Record<string, Expected>> = {
   '2124dc__cv-eureka-server.yml': 'valid',
   '2300032166__smart-inventory.yml': 'valid',
   '2301834-max__eventslnu.yml': 'valid',
-  '250862-italia__vite-react-official.yml': 'valid',
+  '250862-italia__vite-react-official.yml': {
+    reason:
+      'two steps of `default` deploy to `production`; Bitbucket fails such a build: "The deployment environment \'production\' in your bitbucket-pipelines.yml file occurs multiple times in the pipeline" (BCLOUD-18931)',
+    errors: ['duplicate-deployment@33:9'],
+  },
   '26ty__hta_apis.yml': 'valid',
   '27180781__MASSHIN.yml': 'valid',
   '2hats-co__2hats-admin-portal.yml': 'valid',

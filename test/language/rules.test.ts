@@ -418,6 +418,20 @@ const CASES: Case[] = [
     at: '7:15',
     good: 'pipelines:\n  default:\n    - stage:\n        deployment: staging\n        steps:\n          - step:\n              script: [deploy]\n',
   },
+  // Bitbucket: "The deployment environment 'production' in your bitbucket-pipelines.yml file occurs
+  // multiple times in the pipeline" (https://bitbucket.org/site/master/issues/18931), parallel steps too.
+  {
+    code: 'duplicate-deployment',
+    bad: 'pipelines:\n  default:\n    - parallel:\n        - step:\n            deployment: production\n            script: [deploy eu]\n        - step:\n            deployment: production\n            script: [deploy us]\n',
+    at: '8:13',
+    good: 'pipelines:\n  default:\n    - parallel:\n        - step:\n            deployment: production-eu\n            script: [deploy eu]\n        - step:\n            deployment: production-us\n            script: [deploy us]\n',
+  },
+  {
+    code: 'duplicate-deployment',
+    bad: 'pipelines:\n  default:\n    - step:\n        deployment: staging\n        script: [deploy]\n    - stage:\n        deployment: staging\n        steps:\n          - step:\n              script: [migrate]\n',
+    at: '7:9',
+    good: 'pipelines:\n  default:\n    - stage:\n        deployment: staging\n        steps:\n          - step:\n              script: [deploy]\n          - step:\n              script: [migrate]\n',
+  },
   {
     code: 'undefined-service',
     bad: step('          services: [docker, postgres]\n          script: [make]'),

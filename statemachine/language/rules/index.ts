@@ -1,6 +1,6 @@
 import type { Rule } from './context';
 import { finalNotGrouped, finalPlacement, finalRestrictions } from './final';
-import { firstStepNotManual, references, stageSteps, stepLimit } from './steps';
+import { deploymentOnce, firstStepNotManual, references, stageSteps, stepLimit } from './steps';
 import { customVariables } from './variables';
 
 export type { Rule, RuleContext } from './context';
@@ -13,6 +13,7 @@ export const RULES: readonly Rule[] = [
   firstStepNotManual,
   stepLimit,
   stageSteps,
+  deploymentOnce,
   references,
   customVariables,
 ];

@@ -93,3 +93,34 @@ export const references: Rule = (pipeline, context) => {
     }
   }
 };
+
+/**
+ * One deployment environment, one place in a pipeline: Bitbucket refuses a pipeline in which an
+ * environment "occurs multiple times" (BCLOUD-18931: "The deployment environment 'production' in your
+ * bitbucket-pipelines.yml file occurs multiple times in the pipeline"), parallel steps included —
+ * two deployments to one environment would overlap. Steps that deploy together form a deployment
+ * stage, which holds the environment for all of them.
+ */
+export const deploymentOnce: Rule = (pipeline, { sink, keyAt }) => {
+  const first = new Map<string, { readonly line: number; readonly column: number }>();
+  const places = pipeline.items.flatMap((item) =>
+    item.kind === 'stage' && item.deployment !== undefined
+      ? [{ owner: item as { readonly at: typeof item.at }, environment: item.deployment }]
+      : (item.kind === 'parallel' || item.kind === 'stage' ? item.steps : [item]).flatMap((step) =>
+          step.deployment === undefined ? [] : [{ owner: step, environment: step.deployment }],
+        ),
+  );
+  for (const { owner, environment } of places) {
+    const at = keyAt(owner, 'deployment');
+    const earlier = first.get(environment);
+    if (!earlier) {
+      first.set(environment, at);
+      continue;
+    }
+    sink.error(
+      at,
+      'duplicate-deployment',
+      `the deployment environment \`${environment}\` occurs more than once in ${label(pipeline)} (also at line ${earlier.line}, column ${earlier.column}); Bitbucket refuses that, as two deployments to one environment would overlap: put the steps that deploy together in one \`stage\` with \`deployment: ${environment}\``,
+    );
+  }
+};
