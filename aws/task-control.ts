@@ -3,9 +3,11 @@
 // SIGKILL after their stopTimeout. Whether the stop is graceful or immediate is not ECS's to say: the
 // step task's agent reads the run's stop record on SIGTERM and tells the supervisor (agent/agent.ts).
 
+import { type CloudWatchLogsClient, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTasksCommand, type ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { TaskControl, TaskInspection } from '../core/contract';
 import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
+import { logStreamOf } from './task-definitions';
 
 /** ECS shows the reason as the task's stoppedReason; it takes at most 255 characters. */
 export const MAX_STOP_REASON = 255;
@@ -13,6 +15,8 @@ export const MAX_STOP_REASON = 255;
 export function ecsTaskControl(options: {
   readonly client: ECSClient;
   readonly cluster: string;
+  /** Where the step containers' awslogs streams are: tell() writes into them. */
+  readonly logs?: { readonly client: CloudWatchLogsClient; readonly group: string };
 }): TaskControl {
   return {
     async stopTask(taskId, _mode, reason) {
@@ -34,6 +38,18 @@ export function ecsTaskControl(options: {
           return;
         throw error;
       }
+    },
+
+    async tell({ taskId }, message) {
+      if (!taskId || !options.logs) return;
+      // awslogs writes the stream too; PutLogEvents needs no sequence token since 2023.
+      await options.logs.client.send(
+        new PutLogEventsCommand({
+          logGroupName: options.logs.group,
+          logStreamName: logStreamOf(TASK_CONTAINERS.step, taskId),
+          logEvents: [{ timestamp: Date.now(), message: `finale: ${message}` }],
+        }),
+      );
     },
 
     async inspectTask({ taskId }): Promise<TaskInspection> {

@@ -62,7 +62,11 @@ async function queueOf(waiters: number) {
   const deps: CoreDeps = {
     store,
     orchestrator,
-    tasks: { stopTask: async () => undefined, inspectTask: async () => ({ state: 'gone' }) },
+    tasks: {
+      stopTask: async () => undefined,
+      inspectTask: async () => ({ state: 'gone' }),
+      tell: async () => undefined,
+    },
     clock,
     plans: createPlanSource(store),
   };

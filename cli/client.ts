@@ -110,7 +110,11 @@ export class ApiClient {
 
   unlock(key: string, reason?: string) {
     const query = reason ? `?reason=${encodeURIComponent(reason)}` : '';
-    return this.call<unknown>('DELETE', `/locks/${encodeURIComponent(key)}${query}`);
+    return this.call<{
+      holder: { runId: string; fence: number };
+      handedTo?: { runId: string; fence: number };
+      told: boolean;
+    }>('DELETE', `/locks/${encodeURIComponent(key)}${query}`);
   }
 
   settings() {

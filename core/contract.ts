@@ -191,6 +191,13 @@ export type TaskInspection =
   /** Never started, or killed before it could say how it ended. */
   | { readonly state: 'gone' };
 
+/** A step's task: the step, and the task id once it is recorded. */
+export interface TaskRef {
+  readonly runId: string;
+  readonly step: number;
+  readonly taskId?: string;
+}
+
 /** ECS, or the embedded engine's process runner. */
 export interface TaskControl {
   /** Stopping a finished task succeeds. */
@@ -199,11 +206,9 @@ export interface TaskControl {
    * The task of a step that an engine (or an execution) that went away began, and whose end nobody
    * recorded. Asked of final steps only, which must neither run twice nor be lost.
    */
-  inspectTask(ref: {
-    readonly runId: string;
-    readonly step: number;
-    readonly taskId?: string;
-  }): Promise<TaskInspection>;
+  inspectTask(ref: TaskRef): Promise<TaskInspection>;
+  /** Adds a line to the log of a running step's task: what Finale did to it from outside. */
+  tell(ref: TaskRef, message: string): Promise<void>;
 }
 
 export interface Clock {

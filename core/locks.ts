@@ -3,6 +3,7 @@
 // read, retried with jitter when another writer got there first; taking a lock also checks in the
 // condition that the previous holder's lease has ended.
 
+import { ConditionFailedError } from '../store/errors';
 import type { LockRecord, LockWaiter } from '../store/records';
 import type { Caller } from './contract';
 import type { CoreDeps } from './deps';
@@ -183,7 +184,13 @@ export async function forceUnlock(
     readonly reason?: string;
   },
   deps: CoreDeps,
-): Promise<HandoverResult & { readonly holder: NonNullable<LockRecord['holder']> }> {
+): Promise<
+  HandoverResult & {
+    readonly holder: NonNullable<LockRecord['holder']>;
+    /** Whether the step that held it was told in its log. */
+    readonly told: boolean;
+  }
+> {
   const { repository, key, caller } = request;
   const permission = checkForceUnlock(caller, await deps.store.settings.get(repository));
   if (!permission.ok) throw new NotAllowedError(permission.message);
@@ -199,6 +206,7 @@ export async function forceUnlock(
   if (!result.released)
     throw new NotFoundError(`Lock ${key} of ${repository} changed hands meanwhile; look again`);
   await ignoreMissing(deps.store.runs.dropLock(holder.runId, key, holder.fence));
+  const told = await tellHolder(holder, key, request, deps);
   await deps.store.audit.append({
     repository,
     at: deps.clock.now(),
@@ -212,7 +220,38 @@ export async function forceUnlock(
       ...(result.handedTo ? { handedTo: result.handedTo.runId } : {}),
     },
   });
-  return { ...result, holder };
+  return { ...result, holder, told };
+}
+
+/**
+ * The run that held a lock taken from it learns it twice: a note on its record, and a line in the
+ * log of the step that held it, if that step still runs — its fencing token is stale from now on.
+ * Returns whether the step was told (false: it had ended, or its log could not be written).
+ */
+async function tellHolder(
+  holder: NonNullable<LockRecord['holder']>,
+  key: string,
+  request: { readonly caller: Caller; readonly reason?: string },
+  deps: CoreDeps,
+): Promise<boolean> {
+  const at = deps.clock.now();
+  const text = `Lock ${key} (fence ${holder.fence}) was force-unlocked by ${request.caller.user} at ${new Date(at).toISOString()}${request.reason ? ` (${request.reason})` : ''}: another run may take it now`;
+  const run = await deps.store.runs.addNote(holder.runId, { at, text }).catch((error) => {
+    if (error instanceof ConditionFailedError) return undefined;
+    throw error;
+  });
+  const step = run?.steps[String(holder.step)];
+  if (step?.status !== 'RUNNING') return false;
+  try {
+    await deps.tasks.tell(
+      { runId: holder.runId, step: holder.step, ...(step.taskId ? { taskId: step.taskId } : {}) },
+      `${text}; this step no longer holds it`,
+    );
+    return true;
+  } catch {
+    // The unlock stands either way; the note on the run record says it, and the answer says the log could not.
+    return false;
+  }
 }
 
 /** What `finale locks` shows: no task tokens. */

@@ -17,9 +17,32 @@ export function braceUuid(...parts: readonly (string | number)[]): string {
   return `{${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}}`;
 }
 
+/**
+ * Finale's own variables for a step that runs under a lock: the lock's fencing token, which grows
+ * with every acquisition — a tool can store it with its writes and refuse writes from a smaller one,
+ * so that a holder whose lock was force-unlocked or whose lease ran out cannot overwrite its successor.
+ */
+export const FENCE_VARIABLES = {
+  deployment: 'FINALE_DEPLOYMENT_FENCE',
+  concurrency: 'FINALE_CONCURRENCY_FENCE',
+} as const;
+
+function fenceVariables(
+  run: Pick<RunRecord, 'locks'>,
+  spec: Pick<StepSpec, 'locks'>,
+): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const key of spec.locks) {
+    const held = run.locks[key];
+    const kind = key.slice(0, key.indexOf(':')) as keyof typeof FENCE_VARIABLES;
+    if (held && FENCE_VARIABLES[kind]) variables[FENCE_VARIABLES[kind]] = String(held.fence);
+  }
+  return variables;
+}
+
 export function bitbucketVariables(input: {
-  readonly run: Pick<RunRecord, 'runId' | 'buildNumber' | 'trigger' | 'variables' | 'outputs'>;
-  readonly spec: Pick<StepSpec, 'index' | 'environment'>;
+  readonly run: Pick<RunRecord, 'runId' | 'buildNumber' | 'trigger' | 'variables' | 'outputs' | 'locks'>;
+  readonly spec: Pick<StepSpec, 'index' | 'environment' | 'locks'>;
   readonly repository: RepositoryIdentity;
   readonly cloneDir: string;
 }): Record<string, string> {
@@ -41,6 +64,7 @@ export function bitbucketVariables(input: {
     BITBUCKET_PIPELINE_UUID: braceUuid('pipeline', run.runId),
     BITBUCKET_STEP_UUID: braceUuid('step', run.runId, spec.index),
     ...spec.environment,
+    ...fenceVariables(run, spec),
   };
   const branch = trigger.kind === 'branch' || trigger.kind === 'pull-request' ? trigger.ref : trigger.branch;
   if (branch) variables.BITBUCKET_BRANCH = branch;

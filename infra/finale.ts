@@ -31,6 +31,7 @@ import {
   arns,
   grantArtifacts,
   grantReadLogs,
+  grantWriteLogs,
   grantReadSecrets,
   grantRecoverExecutions,
   grantStartRuns,
@@ -349,6 +350,8 @@ export class Finale extends Construct {
     grantStartRuns(api, startRuns, this);
     grantReadSecrets(api, [this.hostTokenSecret]);
     grantReadLogs(api, this.stepLogGroup);
+    // A forced unlock tells the step that held the lock, in its own log.
+    grantWriteLogs(api, this.stepLogGroup);
 
     grantTables(control, this.tables, core);
     grantTaskResponse(control, prefix, this);

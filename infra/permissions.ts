@@ -32,7 +32,8 @@ export const ACTIONS = {
   storeTaskRuns: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   /** Resuming a run waiting on an approval or a lock, or failing it when the run is stopped. */
   taskResponse: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-  stopTask: ['ecs:StopTask'],
+  /** Stopping a step's task, and learning what became of a final step's task (core/control.ts). */
+  stopTask: ['ecs:StopTask', 'ecs:DescribeTasks'],
   /** A run starts: its task definitions, its state machine version, its execution. */
   registerTaskDefinition: ['ecs:RegisterTaskDefinition', 'ecs:DescribeTaskDefinition'],
   publishStateMachine: [

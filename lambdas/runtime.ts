@@ -48,12 +48,20 @@ export function awsClients(): AwsClients {
   return { sfn: new SFNClient({}), ecs: new ECSClient({}) };
 }
 
-/** The core with Step Functions' task tokens and ECS StopTask. */
-export function awsCore(store: Store, clients: AwsClients, cluster: string): Core {
+/**
+ * The core with Step Functions' task tokens and ECS. `stepLogs`: where step tasks log, for the
+ * functions that tell a running step something (a forced unlock), which only the API does.
+ */
+export function awsCore(
+  store: Store,
+  clients: AwsClients,
+  cluster: string,
+  stepLogs?: Parameters<typeof ecsTaskControl>[0]['logs'],
+): Core {
   return createCore({
     store,
     orchestrator: sfnOrchestrator(clients.sfn),
-    tasks: ecsTaskControl({ client: clients.ecs, cluster }),
+    tasks: ecsTaskControl({ client: clients.ecs, cluster, ...(stepLogs ? { logs: stepLogs } : {}) }),
     clock: systemClock,
     plans: createPlanSource(store),
   });

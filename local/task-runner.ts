@@ -4,7 +4,7 @@
 // ECS events (task started, task ended with exit code and outputs) and answers with an ECS-shaped
 // task object, so the compiled definition and completeStep see the same thing on both engines.
 
-import { mkdir, open, rm } from 'node:fs/promises';
+import { appendFile, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StopMode, TaskControl, TaskInspection } from '../core/contract';
 import type { Core } from '../core/index';
@@ -132,6 +132,11 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
       case 'gone':
         return { state: 'gone' };
     }
+  }
+
+  async tell(ref: { runId: string; step: number }, message: string): Promise<void> {
+    // The step's own log: the supervisor appends to the same file.
+    await appendFile(this.options.paths.run(ref.runId).log(ref.step), `finale: ${message}\n`);
   }
 
   async run(request: StepTaskRequest): Promise<unknown> {

@@ -37,7 +37,10 @@ export function register(program: Command): void {
     .option('--reason <text>', 'why (recorded in the audit trail)')
     .addHelpText('after', '\nExit codes: 0 unlocked, 3 not an admin, 4 no such lock or not held.')
     .action(async (key: string, options: { reason?: string }) => {
-      await (await connect()).unlock(key, options.reason);
-      process.stdout.write(`Unlocked ${key}.\n`);
+      const unlocked = await (await connect()).unlock(key, options.reason);
+      const holder = `run ${unlocked.holder.runId} (fence ${unlocked.holder.fence})`;
+      process.stdout.write(
+        `Unlocked ${key}, taken from ${holder}: ${unlocked.told ? 'its step was told in its log' : 'its step had ended'}; its record notes it.${unlocked.handedTo ? ` Run ${unlocked.handedTo.runId} holds it now (fence ${unlocked.handedTo.fence}).` : ''}\n`,
+      );
     });
 }

@@ -98,7 +98,8 @@ export const handler = createApiHandler(() => {
   const config = readConfig(API_CONFIG);
   const store = awsStore(config);
   const clients = awsClients();
-  const core = awsCore(store, clients, config.cluster);
+  const logs = new CloudWatchLogsClient({});
+  const core = awsCore(store, clients, config.cluster, { client: logs, group: config.logGroup });
   const secrets = awsSecrets();
   return {
     core,
@@ -109,6 +110,6 @@ export const handler = createApiHandler(() => {
       host: hostFromSecret(secrets, config.hostTokenSecretArn),
       region: parseArn(config.controlFunctionArn).region,
     }),
-    logs: cloudWatchLogReader(new CloudWatchLogsClient({}), config.logGroup),
+    logs: cloudWatchLogReader(logs, config.logGroup),
   };
 });

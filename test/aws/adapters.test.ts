@@ -1,7 +1,11 @@
 // The AWS adapters against aws-sdk-client-mock: the exact requests Finale makes of Step Functions,
 // ECS, Secrets Manager and CloudWatch Logs.
 
-import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  GetLogEventsCommand,
+  PutLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
@@ -128,6 +132,32 @@ describe('TaskControl (ECS StopTask)', () => {
       );
     const tasks = ecsTaskControl({ client: ecs, cluster: 'c' });
     await expect(tasks.stopTask('gone-task', 'immediate', 'x')).resolves.toBeUndefined();
+  });
+
+  it("tells a running step in its step container's awslogs stream", async () => {
+    const logs = client(CloudWatchLogsClient);
+    const logsMock = mockClient(logs);
+    logsMock.on(PutLogEventsCommand).resolves({});
+    const tasks = ecsTaskControl({
+      client: ecs,
+      cluster: 'c',
+      logs: { client: logs, group: '/finale/steps' },
+    });
+    const before = Date.now();
+    await tasks.tell(
+      { runId: 'r', step: 1, taskId: 'arn:aws:ecs:eu-west-1:1:task/finale/0123abcd' },
+      'lock taken',
+    );
+    const input = logsMock.commandCalls(PutLogEventsCommand)[0]!.args[0].input;
+    expect(input).toEqual({
+      logGroupName: '/finale/steps',
+      logStreamName: 'finale/step/0123abcd',
+      logEvents: [{ timestamp: expect.any(Number), message: 'finale: lock taken' }],
+    });
+    expect(input.logEvents![0]!.timestamp).toBeGreaterThanOrEqual(before);
+    // No task recorded yet: nothing to write to.
+    await tasks.tell({ runId: 'r', step: 1 }, 'lock taken');
+    expect(logsMock.commandCalls(PutLogEventsCommand)).toHaveLength(1);
   });
 
   it("inspects a final step's task with DescribeTasks: running, ended with the agent's exit code, or gone", async () => {

@@ -97,4 +97,8 @@ export class FakeTasks implements TaskControl {
   async inspectTask(ref: { runId: string; step: number }): Promise<TaskInspection> {
     return this.inspections.get(ref.step) ?? { state: 'gone' };
   }
+  readonly told: { readonly step: number; readonly taskId?: string; readonly message: string }[] = [];
+  async tell(ref: { runId: string; step: number; taskId?: string }, message: string): Promise<void> {
+    this.told.push({ step: ref.step, ...(ref.taskId ? { taskId: ref.taskId } : {}), message });
+  }
 }

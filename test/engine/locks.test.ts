@@ -2,11 +2,13 @@
 // environment never overlap, wait in FIFO order and resume by themselves; a stopped waiter leaves
 // the queue and still runs its final step.
 
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalHost } from '../../local/host';
 import {
   ALICE,
+  BOB,
   closeHost,
   entered,
   history,
@@ -144,4 +146,48 @@ describe('deployment locks on the embedded engine', () => {
     expect(deployOrder.filter((build) => queuedOrder.includes(build))).toEqual(queuedOrder);
     expect(await locksAreFree(host)).toBe(true);
   }, 120_000);
+
+  it('a forced unlock is told to the step that held it, in its log and its record; fences grow', async () => {
+    const box = sandbox(
+      DEPLOY(
+        'echo "fence $FINALE_DEPLOYMENT_FENCE" >> "$MARKERS/fences"; while [ ! -e "$MARKERS/release-$BITBUCKET_BUILD_NUMBER" ]; do sleep 0.05; done',
+      ),
+    );
+    host = await openHost(box);
+    await host.core.setSetting({ repository: host.repository, caller: BOB, key: 'admins', value: BOB.user });
+    const holder = await start(host);
+    await until('the holder to deploy', async () => markerLines(box, 'fences').length === 1);
+    const waiter = await start(host);
+    await until(
+      'the waiter to queue',
+      async () => (await runOf(host!, waiter.runId)).waiting?.kind === 'lock',
+    );
+
+    const unlocked = await host.core.forceUnlock({
+      repository: host.repository,
+      key: 'deployment:production',
+      caller: BOB,
+      reason: 'stuck',
+    });
+    expect(unlocked).toMatchObject({ told: true, holder: { runId: holder.runId, fence: 1 } });
+    // The waiter got the lock with the next fencing token while the old holder still runs.
+    await until('the waiter to deploy', async () => markerLines(box, 'fences').length === 2);
+    expect(markerLines(box, 'fences')).toEqual(['fence 1', 'fence 2']);
+    const told =
+      /^finale: Lock deployment:production \(fence 1\) was force-unlocked by bob@example\.com at \S+ \(stuck\): another run may take it now; this step no longer holds it$/m;
+    expect(readFileSync(box.paths.run(holder.runId).log(0), 'utf8')).toMatch(told);
+    const record = await runOf(host, holder.runId);
+    expect(record.notes?.map((note) => note.text)).toEqual([
+      expect.stringMatching(
+        /^Lock deployment:production \(fence 1\) was force-unlocked by bob@example\.com at /,
+      ),
+    ]);
+    expect(record.locks['deployment:production']).toBeUndefined();
+
+    await writeFile(`${box.markers}/release-${holder.buildNumber}`, '');
+    await writeFile(`${box.markers}/release-${waiter.buildNumber}`, '');
+    const [a, b] = await Promise.all([settle(host, holder.runId), settle(host, waiter.runId)]);
+    expect([a.status, b.status]).toEqual(['SUCCESSFUL', 'SUCCESSFUL']);
+    expect(await locksAreFree(host)).toBe(true);
+  });
 });

@@ -39,7 +39,7 @@ const secrets = (...names: string[]): Statement => ({
   actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
   resources: names.map((name) => `<${name}>`),
 });
-const stopTask: Statement = { actions: ['ecs:StopTask'], resources: [CLUSTER_TASKS] };
+const stopTask: Statement = { actions: ['ecs:DescribeTasks', 'ecs:StopTask'], resources: [CLUSTER_TASKS] };
 const taskResponse: Statement = {
   actions: ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
   resources: [STATE_MACHINES],
@@ -131,7 +131,7 @@ describe('the functions', () => {
     );
   });
 
-  it('api: the core tables, stop, approve, custom runs, the host token and the step logs', () => {
+  it('api: the core tables, stop, approve, custom runs, the host token, reading and telling the step logs', () => {
     expect(statementsOf(synth, 'Functions/apiRole')).toEqual(
       sorted([
         table('runs'),
@@ -146,6 +146,8 @@ describe('the functions', () => {
           actions: ['logs:DescribeLogStreams', 'logs:FilterLogEvents', 'logs:GetLogEvents'],
           resources: ['<Steps/StepLogs.Arn>'],
         },
+        // A forced unlock is told to the step that held the lock, in its log.
+        { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['<Steps/StepLogs.Arn>'] },
         ownLogs('api'),
       ]),
     );
