@@ -1,6 +1,7 @@
 // Following a run through the API: its steps' status changes and their logs, line by line, until the
 // run has ended and every log has been read. The same loop serves `finale run` and `logs --follow`.
 
+import type { LogChunk } from '../api/app';
 import { TERMINAL_RUN_STATUSES } from '../core/contract';
 import type { RunRecord, StepRecord } from '../store/records';
 import type { ApiClient } from './client';
@@ -24,6 +25,25 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /**
+ * The pages of a step's log from `offset` to its current end. The next page is asked for while the
+ * caller handles this one, so the server reads while the client prints.
+ */
+export async function* logPages(
+  client: ApiClient,
+  runId: string,
+  step: number,
+  offset: number,
+): AsyncGenerator<LogChunk> {
+  let next = client.log(runId, step, offset);
+  for (;;) {
+    const chunk = await next;
+    if (chunk.more) next = client.log(runId, step, chunk.next);
+    yield chunk;
+    if (!chunk.more) return;
+  }
+}
+
+/**
  * Follows until the run has ended and its logs are read, or `signal` aborts (then resolves with the
  * run as last seen). A log is read a page at a time: one page in memory, whatever the log's size.
  */
@@ -41,8 +61,7 @@ export async function followRun(
   const wanted = (step: StepRecord) => !options.steps || options.steps.includes(step.index);
 
   const readLog = async (runId: string, step: StepRecord) => {
-    for (;;) {
-      const chunk = await client.log(runId, step.index, offsets.get(step.index) ?? 0);
+    for await (const chunk of logPages(client, runId, step.index, offsets.get(step.index) ?? 0)) {
       offsets.set(step.index, chunk.next);
       const text = (partial.get(step.index) ?? '') + chunk.text;
       const lines = text.split('\n');
@@ -54,7 +73,7 @@ export async function followRun(
         complete.add(step.index);
       }
       if (lines.length) await handlers.onLines?.(step, lines);
-      if (!chunk.more || options.signal?.aborted) return;
+      if (options.signal?.aborted) return;
     }
   };
 

@@ -146,9 +146,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
       const snapshot = await snapshotWorkingTree(paths.root, pending);
       const branch = request.branch ?? snapshot.branch;
       const custom = request.pipeline?.startsWith('custom:');
-      const changedFiles = snapshot.git
-        ? await changedSinceUpstream(paths.root, snapshot.commit, snapshot.branch)
-        : undefined;
+      const changedFiles = await changedSinceUpstream(paths.root, snapshot.commit, snapshot.branch);
       try {
         const started = await startPipeline(
           {

@@ -8,7 +8,7 @@ import type { LogChunk, LogReader } from '../api/app';
 import type { FinalePaths } from './paths';
 
 /** The most a page holds. */
-export const LOG_PAGE_BYTES = 256 * 1024;
+export const LOG_PAGE_BYTES = 1024 * 1024;
 
 /**
  * How many bytes of `bytes` end on a UTF-8 character boundary: a trailing lead byte and the
@@ -44,7 +44,8 @@ export function localLogReader(paths: FinalePaths, pageBytes = LOG_PAGE_BYTES): 
       try {
         const { size } = await file.stat();
         const start = Math.min(offset, size);
-        const buffer = Buffer.alloc(Math.min(pageBytes, size - start));
+        // A page holds at least one whole character (four bytes at most).
+        const buffer = Buffer.alloc(Math.min(Math.max(pageBytes, 4), size - start));
         const { bytesRead } = await file.read(buffer, 0, buffer.length, start);
         const read = buffer.subarray(0, bytesRead);
         const last = start + bytesRead >= size;
@@ -56,7 +57,8 @@ export function localLogReader(paths: FinalePaths, pageBytes = LOG_PAGE_BYTES): 
           text: read.subarray(0, usable).toString('utf8'),
           next,
           complete: ended && next >= size,
-          more: next < size && usable > 0,
+          // The page stopped before the end of the file; a character still being written is no more.
+          more: !last,
         } satisfies LogChunk;
       } finally {
         await file.close();

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { UsageError } from '../core/errors';
 
 export interface FinalePaths {
   /** The repository root (git top level), or the directory itself outside git. */
@@ -31,6 +32,10 @@ export interface RunPaths {
   artifacts(step: number): string;
 }
 
+/**
+ * The git work tree `start` is in. Finale runs the commit a working tree makes and keeps its state
+ * beside it (`.finale/`), so outside a work tree there is nothing to run: that is said plainly.
+ */
 export function repositoryRoot(start: string): string {
   try {
     return execFileSync('git', ['rev-parse', '--show-toplevel'], {
@@ -38,8 +43,13 @@ export function repositoryRoot(start: string): string {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
-  } catch {
-    return resolve(start);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UsageError('finale needs git to run pipelines on this machine, and git is not on PATH');
+    }
+    throw new UsageError(
+      `${resolve(start)} is not inside a git repository: finale runs what a repository's working tree holds, and keeps its state in the repository's .finale/. Run it in your repository (or make one with \`git init\`)`,
+    );
   }
 }
 

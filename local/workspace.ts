@@ -3,7 +3,7 @@
 // recorded as a real git commit so steps can still run git commands.
 
 import { execFile } from 'node:child_process';
-import { copyFile, cp, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,7 +27,6 @@ export interface Snapshot {
   readonly commit: string;
   /** The checked-out branch, if any. */
   readonly branch?: string;
-  readonly git: boolean;
 }
 
 /**
@@ -41,16 +40,6 @@ export async function snapshotWorkingTree(root: string, source: string): Promise
   } catch {
     head = undefined;
   }
-  const inside = await git(root, ['rev-parse', '--is-inside-work-tree']).then(
-    (answer) => answer === 'true',
-    () => false,
-  );
-  if (!inside) {
-    // Not a git repository: the "checkout" is a copy of the directory.
-    await cp(root, source, { recursive: true, filter: (path) => !path.startsWith(join(root, '.finale')) });
-    return { commit: 'local', git: false };
-  }
-
   const gitDir = await git(root, ['rev-parse', '--absolute-git-dir']);
   const index = join(
     tmpdir(),
@@ -81,7 +70,7 @@ export async function snapshotWorkingTree(root: string, source: string): Promise
     // A shared clone borrows the repository's objects: fast, and the snapshot commit is reachable.
     await git(root, ['clone', '--quiet', '--shared', '--no-checkout', root, source]);
     await git(source, ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commit]);
-    return { commit, ...(branch ? { branch } : {}), git: true };
+    return { commit, ...(branch ? { branch } : {}) };
   } finally {
     await rm(index, { force: true });
   }

@@ -13,6 +13,7 @@ import { register as show } from './show';
 import { register as stop } from './stop';
 import { register as synth } from './synth';
 import { register as validate } from './validate';
+import { register as verify } from './verify';
 
 /** Each command module exports one `register` function; the order here is the order in --help. */
 export const commands: readonly ((program: Command) => void)[] = [
@@ -30,4 +31,5 @@ export const commands: readonly ((program: Command) => void)[] = [
   explain,
   synth,
   graph,
+  verify,
 ];

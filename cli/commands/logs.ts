@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors';
 import { connect } from '../client';
-import { followRun } from '../follow';
+import { followRun, logPages } from '../follow';
 import { orderedSteps, stepLabel } from '../format';
 import { out, write } from '../output';
 
@@ -47,16 +47,11 @@ export function register(program: Command): void {
         if (step.startedAt === undefined && step.status !== 'RUNNING') continue;
         if (many) process.stdout.write(`${out.bold(`== ${stepLabel(step)} (${step.status})`)}\n`);
         // Page by page, each written before the next is asked for: a 200 MB log never sits in memory.
-        let offset = 0;
         let ending = '\n';
-        for (;;) {
-          const chunk = await client.log(run.runId, step.index, offset);
-          if (chunk.text) {
-            await write(chunk.text);
-            ending = chunk.text.at(-1)!;
-          }
-          offset = chunk.next;
-          if (!chunk.more) break;
+        for await (const chunk of logPages(client, run.runId, step.index, 0)) {
+          if (!chunk.text) continue;
+          await write(chunk.text);
+          ending = chunk.text.at(-1)!;
         }
         if (ending !== '\n') process.stdout.write('\n');
       }

@@ -57,7 +57,13 @@ export async function stopServer(root: string): Promise<void> {
 async function stopServerOnly(root: string): Promise<void> {
   const file = join(root, '.finale', 'server.json');
   if (!existsSync(file)) return;
-  const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number };
+  let pid: number;
+  try {
+    ({ pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number });
+  } catch {
+    // A test that corrupted it on purpose: no server wrote it.
+    return;
+  }
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
