@@ -247,8 +247,10 @@ function stepStates(
         );
   states[unit.task] = runTaskState(spec, stepBudgetSeconds(spec), [catchAll(unit.end, '$.task')], unit.end);
 
+  // A final step is never retried, whatever its on-fail says: it runs exactly once. completeStep
+  // never asks for it; the definition must not allow it either (`finale verify` checks).
   const retry: Catcher[] =
-    spec.onFail.strategy === 'retry'
+    spec.onFail.strategy === 'retry' && spec.kind !== 'final'
       ? [{ ErrorEquals: [ERROR_NAMES.stepRetry], Next: unit.begin, ResultPath: null }]
       : [];
   // completeStep throws for every step that did not succeed, so reaching the next state means
