@@ -174,7 +174,7 @@ export async function ensureLocalServer(
 
 /** How a request failed when the server went away: before connecting, or during the exchange. */
 function lostServer(error: unknown): 'refused' | 'dropped' | undefined {
-  const code = ((error as { cause?: { code?: string } }).cause ?? {}).code;
+  const code = (error as { cause?: { code?: string } }).cause?.code;
   if (code === 'ECONNREFUSED') return 'refused';
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') return 'dropped';
   return undefined;

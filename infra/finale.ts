@@ -31,7 +31,6 @@ import {
   arns,
   grantArtifacts,
   grantReadLogs,
-  grantWriteLogs,
   grantReadSecrets,
   grantRecoverExecutions,
   grantStartRuns,
@@ -39,6 +38,7 @@ import {
   grantStopTask,
   grantTables,
   grantTaskResponse,
+  grantWriteLogs,
 } from './permissions';
 import { type FinaleAgentImage, FinaleStepTasks } from './step-tasks';
 import { FinaleTables } from './tables';

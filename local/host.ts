@@ -114,19 +114,21 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   // Upkeep (adoption, leases, housekeeping) runs one piece at a time; a failure is logged, and the
   // next tick tries again.
   let chain = Promise.resolve();
+  let stopped = false;
   const upkeep = (what: string, work: () => Promise<void>) => {
+    if (stopped) return chain;
     chain = chain.then(work).catch((error) => console.error(`finale: ${what} failed:`, error));
     return chain;
   };
   const sweep = () => sweepHome(paths, store, identity.key, options.keepRuns);
-  const executions = new Executions(
-    paths,
-    { control: (request) => core.control(request), tokens, tasks },
-    (runId) => {
-      tasks.forget(runId);
-      void upkeep('housekeeping', sweep);
-    },
-  );
+  const control = async (request: ControlRequest) => {
+    await options.faults?.beforeControl?.(request);
+    return core.control(request);
+  };
+  const executions = new Executions(paths, { control, tokens, tasks }, (runId) => {
+    tasks.forget(runId);
+    void upkeep('housekeeping', sweep);
+  });
   const orphans = new OrphanAdopter(engine, core, paths, executions, (work) => void upkeep('adoption', work));
 
   const runs: RunStarter = {
@@ -233,6 +235,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
 
   /** Stops every timer and execution; returns the runs that were in flight. */
   function stop(): string[] {
+    stopped = true;
     clearInterval(renewTimer);
     clearInterval(adoptTimer);
     orphans.close();

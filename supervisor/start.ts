@@ -124,9 +124,14 @@ async function collectExit(
   child: ChildProcess,
   dir: string,
   ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  contained: boolean,
 ): Promise<SupervisorExit> {
-  const { code, signal } = await ended;
+  const ending = await ended;
   const status = parseSupervisorStatus(await readText(join(dir, SUPERVISOR_FILES.status)));
+  // A contained supervisor always writes its status before it exits, and `unshare` passes its exit
+  // code on; without a status it was killed — and unshare (2.38) then exits 1, not by the signal.
+  const { code, signal } =
+    contained && !status ? { code: null, signal: 'SIGKILL' as NodeJS.Signals } : ending;
   const outputVariables = parseOutputVariables(
     (await readText(join(dir, SUPERVISOR_FILES.outputVariables))) ?? '',
   );
@@ -171,10 +176,10 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   });
   const pid = child.pid;
   if (pid === undefined) {
-    const exit = await collectExit(child, dir, ended);
+    const exit = await collectExit(child, dir, ended, Boolean(options.contain));
     throw new Error(`could not start ${command}: supervisor exited with ${exit.code}`);
   }
-  const exited = collectExit(child, dir, ended);
+  const exited = collectExit(child, dir, ended, Boolean(options.contain));
   const contained = Boolean(options.contain);
 
   const supervisorPid = async (): Promise<number | undefined> => {

@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HistoryEvent } from '../../local/engine';
-import { type LocalHost, openLocalHost } from '../../local/host';
+import { type LocalHost, type LocalHostOptions, openLocalHost } from '../../local/host';
 import { type FinalePaths, finalePaths } from '../../local/paths';
 import { controlDirs, killStep } from '../../local/step-processes';
 import type { RunRecord, StepRecord } from '../../store/records';
@@ -48,7 +48,10 @@ export function sandbox(
 
 const hosts = new Map<LocalHost, Sandbox>();
 
-export async function openHost(box: Sandbox, options: { minuteSeconds?: number } = {}): Promise<LocalHost> {
+export async function openHost(
+  box: Sandbox,
+  options: Pick<LocalHostOptions, 'minuteSeconds' | 'faults' | 'leaseSeconds'> = {},
+): Promise<LocalHost> {
   const host = await openLocalHost({
     paths: box.paths,
     leaseSeconds: 2,
