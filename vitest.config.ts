@@ -8,6 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most of the slow files wait on real processes (steps, servers, grace periods) rather than
+    // compute: two at a time (one per core) run them side by side.
+    maxWorkers: 2,
     benchmark: { include: ['bench/**/*.bench.ts'] },
   },
 });

@@ -2,15 +2,15 @@
 // container) to finish, reports the step's end to the core (exit code, output variables), uploads the
 // artifacts, and exits with the supervisor's exit code, which becomes the task's result.
 //
-// ECS's StopTask sends SIGTERM to every container. The supervisor gets its own and starts a graceful
-// stop; the agent reads the run's stop record and, for an immediate stop, sends the supervisor
-// SIGUSR1 (the task's containers share a PID namespace); otherwise it drops the cancel file, which the
-// supervisor also treats as a graceful request, so the stop holds whatever order ECS signals in.
+// ECS's StopTask sends SIGTERM to every container. The supervisor, PID 1 of the step container, gets
+// its own and starts a graceful stop; the agent reads the run's stop record and writes the cancel file
+// — `immediate` for an immediate stop, which the supervisor reads within a second, `stop` otherwise,
+// which it also takes as a graceful request — so the stop holds whatever order ECS signals in. The
+// containers share no PID namespace: the agent learns that the step container ended from ECS (metadata.ts).
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskEnd } from '../core/task-hooks';
-import { isAlive } from '../local/processes';
 import type { Store } from '../store/store';
 import {
   exitCodeOfStatus,
@@ -21,6 +21,7 @@ import {
   type SupervisorStatus,
 } from '../supervisor/contract';
 import { type ArtifactStore, artifactKey } from './artifacts';
+import type { ContainerWatch } from './metadata';
 import type { AgentPaths } from './paths';
 import { loadStep, type TaskIdentity } from './task';
 
@@ -31,6 +32,8 @@ export interface AgentDeps {
   readonly taskEnded: (runId: string, step: number, end: TaskEnd) => Promise<unknown>;
   readonly artifacts: ArtifactStore;
   readonly log: (line: string) => void;
+  /** The step container's state (ECS's task metadata). */
+  readonly stepContainer: ContainerWatch;
   /** @default 250 */
   readonly pollMs?: number;
   /** How long a stop may wait for a step that never started. @default 10_000 */
@@ -45,11 +48,6 @@ export interface AgentHandle {
 }
 
 const readText = (path: string) => readFile(path, 'utf8').catch(() => undefined);
-
-async function supervisorPid(paths: AgentPaths): Promise<number | undefined> {
-  const pid = Number((await readText(paths.supervisorPid))?.trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
 
 type Ending =
   | { readonly kind: 'status'; readonly status: SupervisorStatus }
@@ -72,19 +70,23 @@ export function runAgent(deps: AgentDeps): AgentHandle {
           code: SUPERVISOR_EXIT.error,
         };
       }
-      const pid = await supervisorPid(paths);
-      if (pid !== undefined && !isAlive(pid)) {
+      const step = await deps.stepContainer().catch((error: Error) => {
+        // Asked again at the next poll; the status file decides in the end.
+        log(`finale: cannot read the step container's state: ${error.message}`);
+        return undefined;
+      });
+      if (step?.state === 'stopped') {
         // It may have written its status just before exiting.
         const last = parseSupervisorStatus(await readText(join(paths.dir, SUPERVISOR_FILES.status)));
         if (last) return { kind: 'status', status: last };
         return {
           kind: 'failed',
-          why: 'the step container ended without a status (killed, or out of memory)',
+          why: `the step container ended without a status (killed, or out of memory${step.exitCode === undefined ? '' : `; exit code ${step.exitCode}`})`,
           code: SUPERVISOR_EXIT.error,
         };
       }
       if (
-        pid === undefined &&
+        step?.state === 'starting' &&
         stopAt !== undefined &&
         Date.now() - stopAt > (deps.unstartedStopMs ?? 10_000)
       ) {
@@ -123,20 +125,20 @@ export function runAgent(deps: AgentDeps): AgentHandle {
     done,
     async stop() {
       stopAt ??= Date.now();
-      const run = await deps.store.runs.get(deps.task.runId).catch(() => undefined);
+      const run = await deps.store.runs.get(deps.task.runId).catch((error: Error) => {
+        log(`finale: cannot read the run's stop record (${error.message}); stopping gracefully`);
+        return undefined;
+      });
       const immediate = run?.stop?.mode === 'immediate';
-      const pid = await supervisorPid(paths);
-      if (immediate && pid !== undefined) {
-        log(`finale: immediate stop requested by ${run?.stop?.by ?? 'someone'}`);
-        try {
-          process.kill(pid, 'SIGUSR1');
-        } catch {
-          // Gone already: its status says how it ended.
-        }
-        return;
-      }
-      log(`finale: stop requested${run?.stop ? ` by ${run.stop.by}` : ''}: the step stops gracefully`);
-      await writeFile(paths.cancel, 'stop\n').catch(() => undefined);
+      const by = run?.stop ? ` by ${run.stop.by}` : '';
+      log(
+        immediate
+          ? `finale: immediate stop requested${by}`
+          : `finale: stop requested${by}: the step stops gracefully`,
+      );
+      await writeFile(paths.cancel, immediate ? 'immediate\n' : 'stop\n').catch((error: Error) =>
+        log(`finale: cannot write the cancel file: ${error.message}`),
+      );
     },
   };
 }

@@ -1,6 +1,6 @@
 // The files that start the step in the user's image: the env file (Bitbucket's variables and the
-// supervisor's settings) and start.sh, the step container's command, which records the supervisor's
-// pid, loads the env file and execs supervisor.sh.
+// supervisor's settings) and start.sh, the step container's command, which loads the env file and
+// execs supervisor.sh: PID 1 of the container, which contains the step.
 
 import { fargateGraceOf } from '../aws/task-definitions';
 import type { StepSpec } from '../statemachine/compiler/plan';
@@ -40,7 +40,6 @@ export function renderStartScript(paths: AgentPaths): string {
   return [
     '#!/bin/sh',
     "# Written by Finale (prepare): the step container's command.",
-    `echo $$ > ${shellQuote(paths.supervisorPid)}`,
     'set -a',
     `. ${shellQuote(paths.env)}`,
     'set +a',

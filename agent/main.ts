@@ -9,11 +9,13 @@ import { secretReader } from '../aws/secrets';
 import { createPlanSource } from '../core/deps';
 import { taskEnded } from '../core/task-hooks';
 import { readConfig } from '../lambdas/config';
+import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
 import { createDocumentClient } from '../store/client';
 import { createStore, systemClock } from '../store/store';
 import supervisorText from '../supervisor/supervisor.sh';
 import { runAgent } from './agent';
 import { s3Artifacts } from './artifacts';
+import { taskMetadataWatch } from './metadata';
 import { agentPaths } from './paths';
 import { prepare } from './prepare';
 import { taskIdentity } from './task';
@@ -44,10 +46,16 @@ async function main(mode: string | undefined): Promise<number> {
     return 0;
   }
   const plans = createPlanSource(store);
+  const metadata = process.env.ECS_CONTAINER_METADATA_URI_V4;
+  if (!metadata)
+    throw new Error(
+      'ECS_CONTAINER_METADATA_URI_V4 is not set: the agent runs in a Fargate task (platform 1.4 or later)',
+    );
   const agent = runAgent({
     task,
     paths,
     store,
+    stepContainer: taskMetadataWatch(metadata, TASK_CONTAINERS.step),
     taskEnded: (runId, step, end) => taskEnded(runId, step, end, { store, plans }),
     artifacts,
     log,

@@ -14,9 +14,7 @@ export interface AgentPaths {
   readonly env: string;
   readonly start: string;
   readonly supervisor: string;
-  /** The supervisor's pid, written by start.sh (the containers share a PID namespace). */
-  readonly supervisorPid: string;
-  /** Its appearance asks the supervisor for a graceful stop. */
+  /** Its appearance asks the supervisor for a stop: `immediate` in it, an immediate one; else graceful. */
   readonly cancel: string;
   /** Written by prepare when it could not prepare the step: the agent ends the task with it. */
   readonly prepareError: string;
@@ -32,7 +30,6 @@ export function agentPaths(env: NodeJS.ProcessEnv = process.env): AgentPaths {
     env: join(dir, 'env'),
     start: join(dir, 'start.sh'),
     supervisor: join(dir, 'supervisor.sh'),
-    supervisorPid: join(dir, 'supervisor.pid'),
     cancel: join(dir, 'cancel'),
     prepareError: join(dir, 'prepare.error'),
   };

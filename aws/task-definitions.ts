@@ -146,8 +146,9 @@ export function taskDefinitionFor(
     networkMode: 'awsvpc' as const,
     cpu: String(shape.cpu),
     memory: String(shape.memory),
-    // The agent signals the supervisor in the step container (an immediate stop).
-    pidMode: 'task' as const,
+    // No pidMode: each container has a PID namespace of its own. The supervisor is PID 1 of the step
+    // container, so it sees (and stops, and outlives) every process of the step and nothing else,
+    // and the step sees none of Finale's processes. The agent reaches it through the cancel file.
     taskRoleArn: settings.taskRoleArn,
     executionRoleArn: settings.executionRoleArn,
     volumes: [{ name: 'finale' }, { name: 'workspace' }],

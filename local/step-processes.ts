@@ -1,7 +1,8 @@
 // A step's processes, found from its control directory (the supervisor's FINALE_DIR) rather than from
-// the store: an engine may die after starting a supervisor and before recording its task. The process
-// runner writes the pids the moment it has them; each is checked against /proc before it is signalled,
-// so a recycled pid never takes an innocent process down.
+// the store: an engine may die after starting a supervisor and before recording its task — or before
+// writing its pid. The process runner writes the pids the moment it has them; each is checked against
+// /proc before it is signalled, so a recycled pid never takes an innocent process down. What the pid
+// files miss, /proc still shows: every process of a step carries FINALE_DIR in its environment.
 
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,20 +16,11 @@ import {
 import type { FinalePaths } from './paths';
 import { isAlive } from './processes';
 
-/** Written by the process runner into the control directory. */
-export const PID_FILES = {
-  /** supervisor.sh itself, as this machine's /proc sees it: the one to signal. */
-  supervisor: 'supervisor.pid',
-  /** The `unshare` that holds its PID namespace, when it is contained. */
-  container: 'container.pid',
-} as const;
+/** Written by the process runner into the control directory: supervisor.sh itself, as this machine's /proc sees it. */
+export const SUPERVISOR_PID_FILE = 'supervisor.pid';
 
-export async function recordStepProcesses(
-  dir: string,
-  pids: { readonly supervisor: number; readonly container?: number },
-): Promise<void> {
-  await writeFile(join(dir, PID_FILES.supervisor), `${pids.supervisor}\n`);
-  if (pids.container !== undefined) await writeFile(join(dir, PID_FILES.container), `${pids.container}\n`);
+export async function recordSupervisorPid(dir: string, pid: number): Promise<void> {
+  await writeFile(join(dir, SUPERVISOR_PID_FILE), `${pid}\n`);
 }
 
 async function pidIn(file: string): Promise<number | undefined> {
@@ -45,10 +37,26 @@ async function belongsTo(pid: number, dir: string): Promise<boolean> {
   return environ.split('\0').includes(`${SUPERVISOR_ENV.dir}=${dir}`);
 }
 
-/** The step's supervisor, if it is still alive. */
+/** Every live process of the step, from /proc: they all carry its FINALE_DIR. */
+export async function processesOf(dir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (/^\d+$/.test(entry) && (await belongsTo(Number(entry), dir))) found.push(Number(entry));
+  }
+  return found;
+}
+
+/** The step's supervisor, if it is still alive: from its pid file, else the one /proc shows. */
 export async function livingSupervisor(dir: string): Promise<number | undefined> {
-  const pid = await pidIn(join(dir, PID_FILES.supervisor));
-  return pid !== undefined && (await belongsTo(pid, dir)) ? pid : undefined;
+  const pid = await pidIn(join(dir, SUPERVISOR_PID_FILE));
+  if (pid !== undefined) return (await belongsTo(pid, dir)) ? pid : undefined;
+  // The engine died before it wrote the file: the process running supervisor.sh that is not the
+  // `unshare` holding its namespace.
+  for (const candidate of await processesOf(dir)) {
+    const argv = (await readFile(`/proc/${candidate}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.some((arg) => arg.endsWith('/supervisor.sh')) && !argv[0]?.endsWith('unshare')) return candidate;
+  }
+  return undefined;
 }
 
 export type StepProcessState =
@@ -92,10 +100,12 @@ export async function killStep(dir: string): Promise<number> {
   let killed = 0;
   const supervisor = await livingSupervisor(dir);
   if (supervisor !== undefined && kill(supervisor, 'SIGKILL')) killed++;
-  if (supervisor !== undefined && kill(-supervisor, 'SIGKILL')) killed++;
-  for (const file of [SUPERVISOR_FILES.scriptPgid, SUPERVISOR_FILES.afterScriptPgid, PID_FILES.container]) {
-    const pid = await pidIn(join(dir, file));
-    if (pid !== undefined && (await belongsTo(pid, dir)) && kill(-pid, 'SIGKILL')) killed++;
+  // Then whatever is left: uncontained, the script's groups and whatever left them.
+  for (let round = 0; round < 5; round++) {
+    const left = await processesOf(dir);
+    if (left.length === 0) break;
+    for (const pid of left) if (kill(pid, 'SIGKILL')) killed++;
+    await sleep(20);
   }
   return killed;
 }

@@ -16,7 +16,7 @@ import { exitCodeOfStatus } from '../supervisor/contract';
 import { type SupervisorProcess, startSupervisor } from '../supervisor/start';
 import type { LocalTasks, StepTaskRequest } from './engine';
 import type { FinalePaths } from './paths';
-import { inspectStep, livingSupervisor, recordStepProcesses } from './step-processes';
+import { inspectStep, livingSupervisor, recordSupervisorPid } from './step-processes';
 import { collectArtifacts, prepareWorkspace } from './workspace';
 
 interface RunningTask {
@@ -184,10 +184,7 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
       await log.close();
     }
     const supervisorPid = await supervisor.supervisorPid();
-    await recordStepProcesses(dir, {
-      supervisor: supervisorPid ?? supervisor.pid,
-      ...(supervisor.contained ? { container: supervisor.pid } : {}),
-    });
+    await recordSupervisorPid(dir, supervisorPid ?? supervisor.pid);
     const taskId = taskIdOf(supervisorPid ?? supervisor.pid);
     const task: RunningTask = {
       supervisor,

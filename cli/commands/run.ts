@@ -149,17 +149,21 @@ export const DETACHED_EXIT_CODE = 5;
 
 /**
  * Ctrl+C is a stop request: graceful (per the settings) first, immediate on the second. Once a stop
- * has been refused, the next Ctrl+C detaches instead: the client goes, the run goes on.
+ * has been refused, the next Ctrl+C detaches instead: the client goes, the run goes on. It listens
+ * from before the run is started: a Ctrl+C that comes while the run starts is kept, and sent once the
+ * run is known, rather than killing the client and leaving the run unstopped.
  */
-function stopOnInterrupt(
-  client: ApiClient,
-  run: RunRecord,
-  renderer: Renderer,
-  detach: () => void,
-): () => void {
+function stopOnInterrupt(client: ApiClient, detach: () => void) {
+  let target: { readonly run: RunRecord; readonly renderer: Renderer } | undefined;
+  let early = 0;
   let stops = 0;
   let refused = false;
-  const onSignal = () => {
+  const press = () => {
+    if (!target) {
+      early++;
+      return;
+    }
+    const { run, renderer } = target;
     if (refused) {
       renderer.note(
         err.yellow(
@@ -187,8 +191,15 @@ function stopOnInterrupt(
       },
     );
   };
-  process.on('SIGINT', onSignal);
-  return () => process.off('SIGINT', onSignal);
+  process.on('SIGINT', press);
+  return {
+    /** The run has started: presses from now on (and those already made) are about it. */
+    attach(run: RunRecord, renderer: Renderer) {
+      target = { run, renderer };
+      for (; early > 0; early--) press();
+    },
+    close: () => process.off('SIGINT', press),
+  };
 }
 
 export function register(program: Command): void {
@@ -228,12 +239,20 @@ goes on), 130 stopped.`,
       const environment = Object.fromEntries(
         Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
       );
-      const started = await client.startRun({
-        file,
-        variables,
-        environment,
-        ...(pipeline ? { pipeline } : {}),
-      });
+      const detached = new AbortController();
+      const interrupts = stopOnInterrupt(client, () => detached.abort());
+      let started: Awaited<ReturnType<typeof client.startRun>>;
+      try {
+        started = await client.startRun({
+          file,
+          variables,
+          environment,
+          ...(pipeline ? { pipeline } : {}),
+        });
+      } catch (error) {
+        interrupts.close();
+        throw error;
+      }
       const { run } = started;
       const renderer = options.json
         ? silentRenderer()
@@ -253,8 +272,7 @@ goes on), 130 stopped.`,
           );
         }
       }
-      const detached = new AbortController();
-      const stopListening = stopOnInterrupt(client, run, renderer, () => detached.abort());
+      interrupts.attach(run, renderer);
       try {
         const ended = await followRun(
           client,
@@ -274,7 +292,7 @@ goes on), 130 stopped.`,
         if (options.json) process.stdout.write(`${JSON.stringify(runSummary(ended), null, 2)}\n`);
         process.exitCode = exitCodeOf(ended.status);
       } finally {
-        stopListening();
+        interrupts.close();
       }
     });
 }

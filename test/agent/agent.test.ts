@@ -5,6 +5,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,7 @@ import { createRun } from '../../core/runs';
 import { LAMBDA_ENV } from '../../lambdas/config';
 import { TASK_ENV } from '../../statemachine/compiler/plan';
 import type { RunRecord } from '../../store/records';
+import { detectContainment } from '../../supervisor/containment';
 import { planOfYaml } from '../compiler/support';
 import { useDynalite } from '../support/dynalite';
 import { type FakeAws, startFakeAws } from './fake-aws';
@@ -56,7 +59,9 @@ beforeAll(async () => {
     JSON.stringify({ kind: 'github', token: 't', webUrl: `file://${join(root, 'host')}` }),
   );
 });
+const servers: Server[] = [];
 afterAll(async () => {
+  for (const server of servers) server.close();
   await aws?.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -68,6 +73,7 @@ const PLAN = () =>
         name: Build
         script:
           - cat hello.txt
+          - echo "pid 1 is $(tr '\\0' ' ' < /proc/1/cmdline)"
           - mkdir -p dist && echo built > dist/app.txt
           - echo VERSION=1.2.3 >> $BITBUCKET_PIPELINES_VARIABLES_PATH
         artifacts:
@@ -166,15 +172,52 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, time
   }
 }
 
-/** prepare, then the step container and the agent side by side, as ECS starts them. */
+/**
+ * ECS's task metadata endpoint for one task, answering for the step container as the test runs it:
+ * PENDING before it starts, RUNNING, then STOPPED with its exit code.
+ */
+async function metadataEndpoint() {
+  let step: { KnownStatus: string; ExitCode?: number } = { KnownStatus: 'PENDING' };
+  const server = createServer((request, response) => {
+    expect(request.url).toBe('/v4/task');
+    response.setHeader('content-type', 'application/json');
+    response.end(
+      JSON.stringify({
+        TaskARN: 'arn:aws:ecs:us-east-1:1:task/c/t',
+        Containers: [{ Name: 'step', ...step }],
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  return {
+    uri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v4`,
+    set(state: typeof step) {
+      step = state;
+    },
+  };
+}
+
+/**
+ * prepare, then the step container and the agent side by side, as ECS starts them. The step
+ * container is a PID namespace of its own, as on Fargate, where the machine allows one.
+ */
 async function runStep(run: RunRecord, step: number, name: string) {
   const dirs = await dirsFor(name);
-  const env = environment(run, step, dirs);
+  const metadata = await metadataEndpoint();
+  const env = { ...environment(run, step, dirs), ECS_CONTAINER_METADATA_URI_V4: metadata.uri };
   const prepared = await start(process.execPath, [bundle, 'prepare'], env).exited;
   expect(prepared, prepared.output).toMatchObject({ code: 0 });
   await db.store.runs.beginStep(run.runId, step, { at: Date.now(), requireRunning: true });
   const agent = start(process.execPath, [bundle, 'agent'], env);
-  const container = start('/bin/sh', [join(dirs.finale, 'start.sh')], { PATH: process.env.PATH });
+  const [command, ...args] = [
+    ...(detectContainment()?.prefix ?? []),
+    '/bin/sh',
+    join(dirs.finale, 'start.sh'),
+  ];
+  const container = start(command!, args, { PATH: process.env.PATH });
+  metadata.set({ KnownStatus: 'RUNNING' });
+  void container.exited.then(({ code }) => metadata.set({ KnownStatus: 'STOPPED', ExitCode: code ?? 137 }));
   return { dirs, env, prepared, agent, container };
 }
 
@@ -195,6 +238,8 @@ describe('the step task program', () => {
 
     const [agent, container] = await Promise.all([build.agent.exited, build.container.exited]);
     expect(container.output).toContain('hello from the repository');
+    // The step container is a PID namespace of its own (as on Fargate) whose PID 1 is the supervisor.
+    if (detectContainment()) expect(container.output).toMatch(/pid 1 is \/bin\/sh \S+\/supervisor\.sh/);
     expect(agent.code, agent.output).toBe(0);
     expect(agent.output).toContain('1 artifact file uploaded');
     const after = (await db.store.runs.get(run.runId))!;
@@ -244,10 +289,26 @@ describe('the step task program', () => {
     expect((await db.store.runs.get(run.runId))!.steps['2']!.exitCode).toBe(143);
   });
 
+  it('ends the task with an error when the step container dies without a status (killed, out of memory)', async () => {
+    const run = await newRun();
+    const long = await runStep(run, 2, 'killed');
+    await until('the script to start', () => existsSync(join(long.dirs.workspace, 'started')));
+    long.container.child.kill('SIGKILL');
+    const agent = await long.agent.exited;
+    expect(agent.code, agent.output).toBe(242);
+    expect(agent.output).toContain(
+      'the step container ended without a status (killed, or out of memory; exit code',
+    );
+  });
+
   it('ends the task with an error when the step cannot be prepared', async () => {
     const run = await newRun();
     const dirs = await dirsFor('broken');
-    const env = { ...environment(run, 0, dirs), [TASK_ENV.plan]: 'no-such-plan' };
+    const env = {
+      ...environment(run, 0, dirs),
+      [TASK_ENV.plan]: 'no-such-plan',
+      ECS_CONTAINER_METADATA_URI_V4: (await metadataEndpoint()).uri,
+    };
     const prepared = await start(process.execPath, [bundle, 'prepare'], env).exited;
     expect(prepared.code).toBe(1);
     expect(prepared.output).toContain('plan no-such-plan is not in the plans table');

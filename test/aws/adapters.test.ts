@@ -198,12 +198,13 @@ describe('task definitions', () => {
       stepSpec(0, { image: { name: 'hashicorp/terraform:1.9', runAsUser: 1000 } }),
       SETTINGS,
     );
+    // No shared PID namespace: the supervisor is PID 1 of the step container, which contains the step.
+    expect(input).not.toHaveProperty('pidMode');
     expect(input).toMatchObject({
       requiresCompatibilities: ['FARGATE'],
       networkMode: 'awsvpc',
       cpu: '1024',
       memory: '4096',
-      pidMode: 'task',
       taskRoleArn: SETTINGS.taskRoleArn,
       executionRoleArn: SETTINGS.executionRoleArn,
       volumes: [{ name: 'finale' }, { name: 'workspace' }],
