@@ -61,12 +61,26 @@ export async function startDynalite(options: DynaliteOptions = {}): Promise<Loca
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://${host}:${port}`;
+  // Requests in flight when it closes finish first: dynalite throws from a request it handles after
+  // its database has closed (an uncaught exception), and an engine that stops may still have some.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  server.on('request', (_request, response) => {
+    inFlight++;
+    response.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+  });
   let closed: Promise<void> | undefined;
   const close = () => {
     closed ??= new Promise<void>((resolve, reject) => {
       server.close((error?: Error) => (error ? reject(error) : resolve()));
+      const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((done) => (drained = done));
       // SDK clients keep connections alive, which would hold close() until they idle out.
-      server.closeAllConnections();
+      void Promise.race([idle, new Promise((done) => setTimeout(done, 2000).unref())]).then(() =>
+        server.closeAllConnections(),
+      );
     });
     return closed;
   };

@@ -284,7 +284,23 @@ const pipelineItems = fc
       const { trigger: _t, deployment: _d, ...finalStep } = final;
       items.push({ final: finalStep });
     }
-    return items;
+    // An environment appears once per pipeline (duplicate-deployment): later ones get a suffix.
+    const seen = new Set<string>();
+    return items.map((entry) => {
+      const unique = (step: GeneratedStep): GeneratedStep => {
+        if (step.deployment === undefined) return step;
+        let name = step.deployment;
+        for (let n = 2; seen.has(name); n++) name = `${step.deployment}${n}`;
+        seen.add(name);
+        return { ...step, deployment: name };
+      };
+      if ('parallel' in entry)
+        return {
+          parallel: (entry.parallel as { step: GeneratedStep }[]).map((p) => ({ step: unique(p.step) })),
+        };
+      if ('step' in entry) return { step: unique(entry.step as GeneratedStep) };
+      return entry;
+    });
   });
 
 export const generatedFile = fc.record({
