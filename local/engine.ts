@@ -39,6 +39,8 @@ export interface EngineDeps {
   readonly tasks: LocalTasks;
   /** Every history event, in order; the execution counts as done once the last one is handled. */
   readonly onEvent?: (event: HistoryEvent) => void | Promise<void>;
+  /** Milliseconds each Retry waits instead of its IntervalSeconds (scaled time, for the fault simulation). */
+  readonly retryIntervalMs?: number;
 }
 
 export interface Execution {
@@ -72,11 +74,11 @@ export function localExecutionInput(
   };
 }
 
-function* taskStates(states: Record<string, AslState>): Generator<[string, AslState]> {
+function* allStates(states: Record<string, AslState>): Generator<[string, AslState]> {
   for (const [name, state] of Object.entries(states)) {
-    if (state.Type === 'Task') yield [name, state];
+    yield [name, state];
     for (const branch of (state.Branches as AslDefinition[] | undefined) ?? [])
-      yield* taskStates(branch.States);
+      yield* allStates(branch.States);
   }
 }
 
@@ -147,7 +149,11 @@ export function startExecution(
   deps: EngineDeps,
 ): Execution {
   const handlers: Record<string, TaskHandler> = {};
-  for (const [name, state] of taskStates(definition.States)) handlers[name] = handlerFor(state, deps);
+  const retryIntervals: Record<string, number> = {};
+  for (const [name, state] of allStates(definition.States)) {
+    if (state.Type === 'Task') handlers[name] = handlerFor(state, deps);
+    if (deps.retryIntervalMs !== undefined && state.Retry) retryIntervals[name] = deps.retryIntervalMs;
+  }
 
   const id = `local:${input.runId}${input.recover ? ':recover' : ''}`;
   // The compiler's output is validated by its tests (asl-validator); validating again here would compile
@@ -163,7 +169,7 @@ export function startExecution(
     },
   };
   const execution = machine.run(input as never, {
-    overrides: { taskResourceLocalHandlers: handlers as never },
+    overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: retryIntervals },
     context: context as never,
   });
 

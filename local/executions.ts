@@ -16,6 +16,7 @@ export interface ExecutionHandlers {
   readonly control: (request: ControlRequest) => Promise<unknown>;
   readonly tokens: TaskTokens;
   readonly tasks: LocalTasks;
+  readonly retryIntervalMs?: number;
 }
 
 interface Entry {
@@ -95,6 +96,9 @@ export class Executions {
           control,
           tokens: this.handlers.tokens,
           tasks,
+          ...(this.handlers.retryIntervalMs !== undefined
+            ? { retryIntervalMs: this.handlers.retryIntervalMs }
+            : {}),
           onEvent: (event) => {
             if (!entry.fenced) history.write(`${JSON.stringify(event)}\n`);
           },

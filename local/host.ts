@@ -24,9 +24,10 @@ import { sweepHome } from './housekeeping';
 import { localLogReader } from './logs';
 import { OrphanAdopter, renewLeases } from './orphans';
 import { ensureHome, type FinalePaths } from './paths';
-import { LocalTaskRunner } from './task-runner';
+import type { StepRunner } from './step-runner';
+import { LocalTaskRunner, type TaskRunnerOptions } from './task-runner';
 import { TaskTokens } from './tokens';
-import { snapshotWorkingTree } from './workspace';
+import { type Snapshot, snapshotWorkingTree } from './workspace';
 
 export interface LocalHostOptions {
   readonly paths: FinalePaths;
@@ -40,8 +41,21 @@ export interface LocalHostOptions {
   readonly minuteSeconds?: number;
   /** How many finished runs keep their logs, history and artifacts (housekeeping.ts). */
   readonly keepRuns?: number;
-  /** Fault injection for tests and the fault simulation: called before each control action runs. */
-  readonly faults?: { readonly beforeControl?: (request: ControlRequest) => void | Promise<void> };
+  /** Seams for tests and the fault simulation (simulation/); a server sets none of them. */
+  readonly seams?: HostSeams;
+}
+
+export interface HostSeams {
+  /** Called before each control action runs (fault injection: the engine dies there). */
+  readonly beforeControl?: (request: ControlRequest) => void | Promise<void>;
+  /** What runs the steps, instead of supervisor processes. */
+  readonly runner?: (options: TaskRunnerOptions) => StepRunner;
+  /** A store kept by the caller, instead of dynalite under .finale/db: it outlives the host, as a disk would. */
+  readonly dynamo?: LocalDynamo;
+  /** The run's commit, instead of a git snapshot of the working tree. */
+  readonly snapshot?: (root: string, into: string) => Promise<Snapshot>;
+  /** Milliseconds each Retry of the definition waits, instead of its IntervalSeconds. */
+  readonly retryIntervalMs?: number;
 }
 
 export interface LocalHost {
@@ -67,6 +81,28 @@ export interface LocalHost {
   abandon(): Promise<void>;
 }
 
+/** The store under .finale/db, one server at a time (database-lock.ts); or the one given, left open. */
+async function openStore(
+  paths: FinalePaths,
+  given: LocalDynamo | undefined,
+): Promise<{ dynamo: LocalDynamo; release: () => Promise<void> }> {
+  if (given) return { dynamo: given, release: async () => undefined };
+  const lock = await lockDatabase(paths);
+  try {
+    const dynamo = await startDynalite({ path: paths.db });
+    return {
+      dynamo,
+      async release() {
+        await dynamo.close();
+        await lock.release();
+      },
+    };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
 export function repositoryIdentity(root: string): RepositoryIdentity & { readonly key: string } {
   const slug = basename(root) || 'repository';
   return { workspace: 'local', slug, uuid: braceUuid('repository', root), key: `local/${slug}` };
@@ -77,15 +113,9 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   const leaseSeconds = options.leaseSeconds ?? 5;
   ensureHome(paths);
   const identity = repositoryIdentity(paths.root);
-  const engine = { instance: randomUUID(), leaseSeconds };
-  const lock = await lockDatabase(paths);
-  let dynamo: LocalDynamo;
-  try {
-    dynamo = await startDynalite({ path: paths.db });
-  } catch (error) {
-    await lock.release();
-    throw error;
-  }
+  const engine = { instance: randomUUID(), leaseSeconds, repository: identity.key };
+  const seams = options.seams ?? {};
+  const { dynamo, release } = await openStore(paths, seams.dynamo);
   const store = createStore({
     client: createDocumentClient({
       endpoint: dynamo.endpoint,
@@ -96,12 +126,13 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     clock: systemClock,
   });
   const tokens = new TaskTokens();
-  const tasks = new LocalTaskRunner({
+  const runnerOptions: TaskRunnerOptions = {
     paths,
     repository: identity,
     ...(options.environment ? { environment: options.environment } : {}),
     ...(options.minuteSeconds ? { minuteSeconds: options.minuteSeconds } : {}),
-  });
+  };
+  const tasks = seams.runner ? seams.runner(runnerOptions) : new LocalTaskRunner(runnerOptions);
   const core = createCore({
     store,
     orchestrator: tokens,
@@ -122,14 +153,14 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   };
   const sweep = () => sweepHome(paths, store, identity.key, options.keepRuns);
   const control = async (request: ControlRequest) => {
-    await options.faults?.beforeControl?.(request);
+    await seams.beforeControl?.(request);
     return core.control(request);
   };
   const executions = new Executions(paths, { control, tokens, tasks }, (runId) => {
     tasks.forget(runId);
     void upkeep('housekeeping', sweep);
   });
-  const orphans = new OrphanAdopter(engine, core, paths, executions, (work) => void upkeep('adoption', work));
+  const orphans = new OrphanAdopter(engine, core, tasks, executions, (work) => void upkeep('adoption', work));
 
   const runs: RunStarter = {
     async start(request: StartRunRequest) {
@@ -145,7 +176,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
       // The working tree as it stands is the run's commit; it is checked out once per run.
       const pending = join(paths.home, 'tmp', randomUUID());
       await mkdir(join(paths.home, 'tmp'), { recursive: true });
-      const snapshot = await snapshotWorkingTree(paths.root, pending);
+      const snapshot = await (seams.snapshot ?? snapshotWorkingTree)(paths.root, pending);
       const branch = request.branch ?? snapshot.branch;
       const custom = request.pipeline?.startsWith('custom:');
       const changedFiles = await changedSinceUpstream(paths.root, snapshot.commit, snapshot.branch);
@@ -223,13 +254,11 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
           }),
         ),
       );
-      await dynamo.close();
-      await lock.release();
+      await release();
     },
     async abandon() {
       stop();
-      await dynamo.close();
-      await lock.release();
+      await release();
     },
   };
 

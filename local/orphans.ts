@@ -7,56 +7,17 @@
 // release the locks.
 
 import type { Core } from '../core/index';
-import type { Plan } from '../statemachine/compiler/plan';
-import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
 import { ConditionFailedError } from '../store/errors';
 import type { RunRecord } from '../store/records';
 import type { Executions } from './executions';
-import type { FinalePaths } from './paths';
-import { controlDirs, endStep } from './step-processes';
+import type { StepRunner } from './step-runner';
 
 export interface EngineIdentity {
   readonly instance: string;
+  /** The repository whose runs it executes (and adopts). */
+  readonly repository: string;
   /** Seconds a run's lease lasts without renewal. */
   readonly leaseSeconds: number;
-}
-
-/** How long a leftover step may take to stop: its grace and its after-script, and a margin. */
-function stopBudgetMs(spec: Plan['steps'][number]): number {
-  const grace = spec.stop.graceful ? spec.stop.graceSeconds : 0;
-  return (grace + AFTER_SCRIPT_SECONDS + 10) * 1000;
-}
-
-/**
- * Ends the pipeline steps an orphan left running (its final step is the recovery's to await) and
- * notes what became of each.
- */
-export async function endLeftovers(
-  run: RunRecord,
-  plan: Plan,
-  paths: FinalePaths,
-  core: Core,
-): Promise<void> {
-  const mode = run.stop?.mode === 'immediate' ? 'immediate' : 'graceful';
-  const dirs = await controlDirs(paths, run.runId);
-  await Promise.all(
-    [...dirs].map(async ([index, dir]) => {
-      const spec = plan.steps[index];
-      if (!spec || spec.kind === 'final') return;
-      const ended = await endStep(dir, mode, stopBudgetMs(spec));
-      if (ended === 'none') return;
-      const how =
-        ended === 'ended'
-          ? mode === 'graceful'
-            ? 'was stopped gracefully (the stop signal, the grace, its after-script)'
-            : 'was stopped immediately'
-          : `did not end within ${stopBudgetMs(spec) / 1000}s of the stop and was killed`;
-      await core.deps.store.runs.addNote(run.runId, {
-        at: core.deps.clock.now(),
-        text: `"${spec.name}" was still running when its engine went away: it ${how}`,
-      });
-    }),
-  );
 }
 
 export class OrphanAdopter {
@@ -65,7 +26,7 @@ export class OrphanAdopter {
   constructor(
     private readonly engine: EngineIdentity,
     private readonly core: Core,
-    private readonly paths: FinalePaths,
+    private readonly runner: Pick<StepRunner, 'endLeftovers'>,
     private readonly executions: Executions,
     /** Runs `work` after whatever upkeep is in flight (upkeep is serialised). */
     private readonly schedule: (work: () => Promise<void>) => void,
@@ -74,7 +35,12 @@ export class OrphanAdopter {
   /** Claims every orphan whose lease has run out, and comes back for those whose lease runs still. */
   async sweep(): Promise<void> {
     for (const run of await this.core.deps.store.runs.listUnfinished()) {
-      if (this.executions.has(run.runId) || !run.engine || run.engine.instance === this.engine.instance)
+      if (
+        run.repository !== this.engine.repository ||
+        this.executions.has(run.runId) ||
+        !run.engine ||
+        run.engine.instance === this.engine.instance
+      )
         continue;
       const left = run.engine.leaseUntil - Date.now();
       if (left >= 0) {
@@ -86,7 +52,7 @@ export class OrphanAdopter {
       const plan = await this.core.deps.plans.get(claimed.planHash);
       this.executions.start(claimed, plan, {
         recover: true,
-        before: () => endLeftovers(claimed, plan, this.paths, this.core),
+        before: () => this.runner.endLeftovers(claimed, plan),
       });
     }
   }

@@ -6,17 +6,19 @@
 
 import { appendFile, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StopMode, TaskControl, TaskInspection } from '../core/contract';
+import type { StopMode, TaskInspection } from '../core/contract';
 import type { Core } from '../core/index';
 import { bitbucketVariables, type RepositoryIdentity } from '../core/variables';
-import type { StepSpec } from '../statemachine/compiler/plan';
+import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
+import type { RunRecord } from '../store/records';
 import { type Containment, detectContainment, UNCONTAINED_NOTICE } from '../supervisor/containment';
 import { exitCodeOfStatus } from '../supervisor/contract';
 import { type SupervisorProcess, startSupervisor } from '../supervisor/start';
-import type { LocalTasks, StepTaskRequest } from './engine';
+import type { StepTaskRequest } from './engine';
 import type { FinalePaths } from './paths';
-import { inspectStep, livingSupervisor, recordSupervisorPid } from './step-processes';
+import { controlDirs, endStep, inspectStep, livingSupervisor, recordSupervisorPid } from './step-processes';
+import { reportTaskEnd, type StepRunner } from './step-runner';
 import { collectArtifacts, prepareWorkspace } from './workspace';
 
 interface RunningTask {
@@ -47,7 +49,45 @@ function earlierSteps(steps: readonly StepSpec[], spec: StepSpec): StepSpec[] {
 
 const taskIdOf = (pid: number) => `local:${pid}`;
 
-export class LocalTaskRunner implements LocalTasks, TaskControl {
+/** How long a leftover step may take to stop: its grace and its after-script, and a margin. */
+function stopBudgetMs(spec: Plan['steps'][number]): number {
+  const grace = spec.stop.graceful ? spec.stop.graceSeconds : 0;
+  return (grace + AFTER_SCRIPT_SECONDS + 10) * 1000;
+}
+
+/**
+ * Ends the pipeline steps an orphan left running (its final step is the recovery's to await) and
+ * notes what became of each.
+ */
+export async function endLeftovers(
+  run: RunRecord,
+  plan: Plan,
+  paths: FinalePaths,
+  core: Core,
+): Promise<void> {
+  const mode = run.stop?.mode === 'immediate' ? 'immediate' : 'graceful';
+  const dirs = await controlDirs(paths, run.runId);
+  await Promise.all(
+    [...dirs].map(async ([index, dir]) => {
+      const spec = plan.steps[index];
+      if (!spec || spec.kind === 'final') return;
+      const ended = await endStep(dir, mode, stopBudgetMs(spec));
+      if (ended === 'none') return;
+      const how =
+        ended === 'ended'
+          ? mode === 'graceful'
+            ? 'was stopped gracefully (the stop signal, the grace, its after-script)'
+            : 'was stopped immediately'
+          : `did not end within ${stopBudgetMs(spec) / 1000}s of the stop and was killed`;
+      await core.deps.store.runs.addNote(run.runId, {
+        at: core.deps.clock.now(),
+        text: `"${spec.name}" was still running when its engine went away: it ${how}`,
+      });
+    }),
+  );
+}
+
+export class LocalTaskRunner implements StepRunner {
   private readonly running = new Map<string, RunningTask>();
   /** Supervisors an earlier engine started that inspectTask found alive: a stop may still be sent them. */
   private readonly adopted = new Map<string, number>();
@@ -58,12 +98,10 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
 
   constructor(private readonly options: TaskRunnerOptions) {}
 
-  /** The core needs the runner (as TaskControl) and the runner the core: wired after both exist. */
   attach(core: Core): void {
     this.core = core;
   }
 
-  /** Steps of `runId` inherit `environment` instead of the server's; forgotten with forget(). */
   setEnvironment(runId: string, environment: NodeJS.ProcessEnv): void {
     this.environments.set(runId, environment);
   }
@@ -72,10 +110,7 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
     this.environments.delete(runId);
   }
 
-  /**
-   * Lets go of every step it runs, as a dying engine does: their processes go on, nothing more is
-   * sent to them or recorded about them.
-   */
+  /** Their processes go on. */
   detach(): void {
     this.detached = true;
     for (const task of this.running.values()) clearTimeout(task.backstop);
@@ -94,7 +129,6 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
     return environment[CONTAINMENT_SETTING] === 'off' ? null : detectContainment();
   }
 
-  /** What a run started from `environment` should be told about how its steps run. */
   noticesFor(environment?: NodeJS.ProcessEnv): string[] {
     if (this.containmentFor(environment)) return [];
     return [
@@ -134,14 +168,22 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
     }
   }
 
+  endLeftovers(run: RunRecord, plan: Plan): Promise<void> {
+    return endLeftovers(run, plan, this.options.paths, this.requireCore());
+  }
+
+  private requireCore(): Core {
+    if (!this.core) throw new Error('the task runner is not attached to a core');
+    return this.core;
+  }
+
   async tell(ref: { runId: string; step: number }, message: string): Promise<void> {
     // The step's own log: the supervisor appends to the same file.
     await appendFile(this.options.paths.run(ref.runId).log(ref.step), `finale: ${message}\n`);
   }
 
   async run(request: StepTaskRequest): Promise<unknown> {
-    const core = this.core;
-    if (!core) throw new Error('the task runner is not attached to a core');
+    const core = this.requireCore();
     const { store, plans } = core.deps;
     const [plan, run] = await Promise.all([plans.get(request.planHash), store.runs.get(request.runId)]);
     const spec = plan.steps[request.step];
@@ -201,31 +243,12 @@ export class LocalTaskRunner implements LocalTasks, TaskControl {
       await collectArtifacts(paths, spec, workspace);
       // A supervisor killed from outside (not through its own stop handling) reports nothing.
       const exitCode = exit.code ?? 128 + (exit.signal === 'SIGKILL' ? 9 : 15);
-      const stopCode = task.stop ? 'UserInitiated' : 'EssentialContainerExited';
-      // What ECS cannot tell completeStep: the script's own exit code when the supervisor's differs
-      // (a stop, a timeout), and output variables. A plain success or failure needs no extra write.
-      const scriptExit = exit.status?.exitCode ?? exitCode;
-      const outputs = exit.outputVariables;
-      if (scriptExit !== exitCode || task.stop || Object.keys(outputs).length > 0) {
-        await core.taskEnded(run.runId, spec.index, { exitCode: scriptExit, stopCode, outputs });
-      }
-      const result = {
-        TaskArn: taskId,
-        LastStatus: 'STOPPED',
-        StopCode: stopCode,
-        StoppedReason: task.stop?.reason ?? 'Essential container in task exited',
-        Containers: [
-          { Name: 'agent', ExitCode: exitCode },
-          { Name: 'step', ExitCode: exitCode },
-        ],
-      };
-      if (exitCode !== 0) {
-        // What runTask.sync does with a non-zero essential container: fail the state, the task as Cause.
-        const error = new Error(JSON.stringify(result));
-        error.name = 'States.TaskFailed';
-        throw error;
-      }
-      return result;
+      return await reportTaskEnd(core, run, spec, taskId, {
+        exitCode,
+        scriptExitCode: exit.status?.exitCode ?? exitCode,
+        outputs: exit.outputVariables,
+        ...(task.stop ? { stop: { reason: task.stop.reason } } : {}),
+      });
     } finally {
       clearTimeout(task.backstop);
       this.running.delete(taskId);

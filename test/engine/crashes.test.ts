@@ -53,7 +53,7 @@ async function dyingHost(box: Sandbox, when: (request: ControlRequest) => boolea
   });
   let dead = false;
   const host: LocalHost = await openHost(box, {
-    faults: {
+    seams: {
       async beforeControl(request) {
         if (dead || !when(request)) return;
         dead = true;

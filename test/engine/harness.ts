@@ -50,7 +50,7 @@ const hosts = new Map<LocalHost, Sandbox>();
 
 export async function openHost(
   box: Sandbox,
-  options: Pick<LocalHostOptions, 'minuteSeconds' | 'faults' | 'leaseSeconds'> = {},
+  options: Pick<LocalHostOptions, 'minuteSeconds' | 'seams' | 'leaseSeconds'> = {},
 ): Promise<LocalHost> {
   const host = await openLocalHost({
     paths: box.paths,
