@@ -433,6 +433,12 @@ const CASES: Case[] = [
     good: 'pipelines:\n  default:\n    - stage:\n        deployment: staging\n        steps:\n          - step:\n              script: [deploy]\n          - step:\n              script: [migrate]\n',
   },
   {
+    code: 'parallel-concurrency-group',
+    bad: 'pipelines:\n  default:\n    - parallel:\n        - step:\n            concurrency-group: db\n            script: [migrate a]\n        - step:\n            concurrency-group: db\n            script: [migrate b]\n',
+    at: '8:13',
+    good: 'pipelines:\n  default:\n    - step:\n        concurrency-group: db\n        script: [migrate a]\n    - step:\n        concurrency-group: db\n        script: [migrate b]\n',
+  },
+  {
     code: 'undefined-service',
     bad: step('          services: [docker, postgres]\n          script: [make]'),
     at: '4:30',

@@ -1,6 +1,13 @@
 import type { Rule } from './context';
 import { finalNotGrouped, finalPlacement, finalRestrictions } from './final';
-import { deploymentOnce, firstStepNotManual, references, stageSteps, stepLimit } from './steps';
+import {
+  concurrencyInParallel,
+  deploymentOnce,
+  firstStepNotManual,
+  references,
+  stageSteps,
+  stepLimit,
+} from './steps';
 import { customVariables } from './variables';
 
 export type { Rule, RuleContext } from './context';
@@ -14,6 +21,7 @@ export const RULES: readonly Rule[] = [
   stepLimit,
   stageSteps,
   deploymentOnce,
+  concurrencyInParallel,
   references,
   customVariables,
 ];

@@ -124,3 +124,29 @@ export const deploymentOnce: Rule = (pipeline, { sink, keyAt }) => {
     );
   }
 };
+
+/**
+ * A concurrency group lets one step run at a time; two steps of one parallel group in the same group
+ * would have to wait for each other while running side by side, so the pipeline is refused (Finale's
+ * rule: Bitbucket documents no such combination).
+ */
+export const concurrencyInParallel: Rule = (pipeline, { sink, keyAt }) => {
+  for (const item of pipeline.items) {
+    if (item.kind !== 'parallel') continue;
+    const seen = new Map<string, { readonly line: number; readonly column: number }>();
+    for (const step of item.steps) {
+      if (step.concurrencyGroup === undefined) continue;
+      const at = keyAt(step, 'concurrency-group');
+      const earlier = seen.get(step.concurrencyGroup);
+      if (!earlier) {
+        seen.set(step.concurrencyGroup, at);
+        continue;
+      }
+      sink.error(
+        at,
+        'parallel-concurrency-group',
+        `two steps of this parallel group are in the concurrency group \`${step.concurrencyGroup}\` (also at line ${earlier.line}, column ${earlier.column}); a concurrency group runs one step at a time, so they cannot run side by side: move one out of the group, or give it another concurrency group`,
+      );
+    }
+  }
+};
