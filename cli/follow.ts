@@ -15,13 +15,16 @@ export interface FollowHandlers {
 }
 
 const STARTED = (step: StepRecord) => step.startedAt !== undefined || step.status === 'RUNNING';
+// The listener goes with its sleep: a follow of hours sleeps thousands of times on one signal.
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const wake = () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', wake);
       resolve();
-    });
+    };
+    const timer = setTimeout(wake, ms);
+    signal?.addEventListener('abort', wake, { once: true });
   });
 
 /**

@@ -189,7 +189,7 @@ async function beginFinalAgain(
       attempts: record.attempts,
       note: {
         at: now,
-        text: `${name} (attempt ${record.attempts}) was killed before it finished; it runs again as attempt ${attempt}`,
+        text: `${name} (attempt ${record.attempts}) ${record.taskId ? 'was killed before it finished' : 'never started: its engine went away first'}; it runs again as attempt ${attempt}`,
       },
     });
   } catch (error) {

@@ -49,6 +49,8 @@ export interface Execution {
   readonly done: Promise<
     { status: 'SUCCEEDED'; output: unknown } | { status: 'FAILED'; error: string; cause: string }
   >;
+  /** Ends the execution where it stands: no further state runs (a handler in flight is not cancelled). */
+  abort(): void;
 }
 
 type TaskHandler = (input: unknown) => Promise<unknown>;
@@ -194,5 +196,5 @@ export function startExecution(
       await recorded;
       return outcome;
     });
-  return { id, done };
+  return { id, done, abort: () => execution.abort() };
 }

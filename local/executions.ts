@@ -1,10 +1,12 @@
 // The executions one local engine instance has in flight: each runs the compiled definition on
 // aws-local-stepfunctions with the local handlers, writes its history to the run's history.jsonl, and
-// can be fenced. A fenced execution does nothing more: its handlers never answer, so it writes
-// nothing and starts nothing — what a crashed engine does, and what an engine that lost a run to
-// another instance must do (aws-local-stepfunctions cannot cancel a running execution).
+// can be fenced. A fenced execution does nothing more: it is aborted, and the handlers it waits on
+// fail at once (a handler already running finishes, unheard), so it writes nothing and starts
+// nothing — what a crashed engine does, and what an engine that lost a run to another instance must
+// do — and none of its timers keep the process alive.
 
 import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import type { ControlRequest } from '../core/contract';
 import type { Plan } from '../statemachine/compiler/plan';
 import type { RunRecord } from '../store/records';
@@ -22,6 +24,8 @@ export interface ExecutionHandlers {
 interface Entry {
   readonly done: Promise<void>;
   fenced: boolean;
+  /** Ends the execution and fails the handlers it waits on, so that none of its timers live on. */
+  halt?: () => void;
 }
 
 export interface StartOptions {
@@ -31,10 +35,15 @@ export interface StartOptions {
   readonly before?: () => Promise<void>;
 }
 
-const never = () => new Promise<never>(() => undefined);
+/** What a fenced execution's handlers answer: nothing it does afterwards is heard. */
+class FencedError extends Error {
+  override readonly name = 'Finale.Fenced';
+}
 
 export class Executions {
   private readonly entries = new Map<string, Entry>();
+  /** Set once the engine stops: a run it still creates meanwhile is left to the next engine. */
+  private closed = false;
 
   constructor(
     private readonly paths: FinalePaths,
@@ -64,24 +73,38 @@ export class Executions {
     const entry = this.entries.get(runId);
     if (!entry) return;
     entry.fenced = true;
+    entry.halt?.();
     this.entries.delete(runId);
     this.onEnd(runId);
   }
 
   fenceAll(): void {
+    this.closed = true;
     for (const runId of this.ids()) this.fence(runId);
   }
 
   start(run: RunRecord, plan: Plan, options: StartOptions = {}): void {
+    // Its lease runs out, and the next engine adopts it.
+    if (this.closed) return;
     const entry: Entry = { done: Promise.resolve(), fenced: false };
+    // A handler's answer after the fence is dropped: the execution only sees it fail, after it has
+    // been aborted, so it writes and starts nothing more.
+    let rejectFenced!: (error: Error) => void;
+    const fenced = new Promise<never>((_, reject) => {
+      rejectFenced = reject;
+    });
+    fenced.catch(() => undefined);
     const guard =
       <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
       (...args: A): Promise<R> =>
-        entry.fenced ? never() : fn(...args);
+        entry.fenced ? fenced : Promise.race([fn(...args), fenced]);
     const tasks: LocalTasks = { run: guard((request) => this.handlers.tasks.run(request)) };
     const control = guard(this.handlers.control);
     (entry as { done: Promise<void> }).done = (async () => {
       await options.before?.();
+      if (entry.fenced) return;
+      // An engine that died between writing a run and making its folder leaves an orphan without one.
+      await mkdir(this.paths.run(run.runId).dir, { recursive: true });
       if (entry.fenced) return;
       // One append stream per execution: opening the file for every event would cost more than the event.
       const history = createWriteStream(this.paths.run(run.runId).history, { flags: 'a' });
@@ -104,6 +127,11 @@ export class Executions {
           },
         },
       );
+      entry.halt = () => {
+        execution.abort();
+        rejectFenced(new FencedError('the execution was fenced'));
+      };
+      if (entry.fenced) entry.halt();
       try {
         await execution.done;
       } finally {
@@ -113,7 +141,10 @@ export class Executions {
     })();
     this.entries.set(run.runId, entry);
     void entry.done
-      .catch((error) => console.error(`finale: the execution of run ${run.runId} failed:`, error))
+      .catch((error) => {
+        // A fenced execution's failures are its engine's stop, not the run's: the adopter goes on.
+        if (!entry.fenced) console.error(`finale: the execution of run ${run.runId} failed:`, error);
+      })
       .finally(() => {
         if (this.entries.get(run.runId) !== entry) return;
         this.entries.delete(run.runId);

@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import type { LogReader, RunStarter, StartRunRequest } from '../api/app';
 import type { ControlRequest } from '../core/contract';
-import { UsageError } from '../core/errors';
+import { FinaleError, UsageError } from '../core/errors';
 import type { Core } from '../core/index';
 import { createCore, createPlanSource } from '../core/index';
 import { startPipeline } from '../core/start';
@@ -115,16 +115,24 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   const identity = repositoryIdentity(paths.root);
   const engine = { instance: randomUUID(), leaseSeconds, repository: identity.key };
   const seams = options.seams ?? {};
+  let stopped = false;
+  let severed = false;
   const { dynamo, release } = await openStore(paths, seams.dynamo);
-  const store = createStore({
-    client: createDocumentClient({
-      endpoint: dynamo.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    }),
-    tables: dynamo.tables,
-    clock: systemClock,
+  const client = createDocumentClient({
+    endpoint: dynamo.endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
   });
+  // Once this engine stops, whatever of it is still in flight writes nothing more, as after a crash:
+  // a run it was finishing is finished by the engine that adopts it.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      if (severed) throw new FinaleError('this engine has stopped');
+      return next(args);
+    },
+    { step: 'initialize', name: 'stoppedEngine' },
+  );
+  const store = createStore({ client, tables: dynamo.tables, clock: systemClock });
   const tokens = new TaskTokens();
   const runnerOptions: TaskRunnerOptions = {
     paths,
@@ -145,10 +153,13 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   // Upkeep (adoption, leases, housekeeping) runs one piece at a time; a failure is logged, and the
   // next tick tries again.
   let chain = Promise.resolve();
-  let stopped = false;
   const upkeep = (what: string, work: () => Promise<void>) => {
     if (stopped) return chain;
-    chain = chain.then(work).catch((error) => console.error(`finale: ${what} failed:`, error));
+    chain = chain.then(work).catch((error) => {
+      // A piece cut off by this engine's own stop is not a failure: the next engine does it again.
+      if (severed) return;
+      console.error(`finale: ${what} failed:`, error);
+    });
     return chain;
   };
   const sweep = () => sweepHome(paths, store, identity.key, options.keepRuns);
@@ -179,7 +190,10 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
       const snapshot = await (seams.snapshot ?? snapshotWorkingTree)(paths.root, pending);
       const branch = request.branch ?? snapshot.branch;
       const custom = request.pipeline?.startsWith('custom:');
-      const changedFiles = await changedSinceUpstream(paths.root, snapshot.commit, snapshot.branch);
+      // A commit given by a seam has no history to compare: its changes are unknown (every step runs).
+      const changedFiles = seams.snapshot
+        ? undefined
+        : await changedSinceUpstream(paths.root, snapshot.commit, snapshot.branch);
       try {
         const started = await startPipeline(
           {
@@ -230,7 +244,11 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     () => void upkeep('lease renewal', () => renewLeases(engine, core, executions)),
     Math.max(250, (leaseSeconds * 1000) / 3),
   );
-  const adoptTimer = setInterval(() => void upkeep('adoption', () => orphans.sweep()), 60_000);
+  // Now and then too: a dying engine may still create a run after this one's first sweep.
+  const adoptTimer = setInterval(
+    () => void upkeep('adoption', () => orphans.sweep()),
+    Math.max(1000, leaseSeconds * 2000),
+  );
   renewTimer.unref();
   adoptTimer.unref();
 
@@ -254,10 +272,15 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
           }),
         ),
       );
+      severed = true;
+      // Its keep-alive connections would hold a process that lives on (a test, the simulation) open.
+      client.destroy();
       await release();
     },
     async abandon() {
       stop();
+      severed = true;
+      client.destroy();
       await release();
     },
   };

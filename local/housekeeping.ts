@@ -54,7 +54,12 @@ export async function sweepHome(
   }
   const tmp = join(paths.home, 'tmp');
   for (const entry of await entries(tmp)) {
-    const { mtimeMs } = await stat(join(tmp, entry));
-    if (Date.now() - mtimeMs > STALE_START_MS) await rm(join(tmp, entry), { recursive: true, force: true });
+    // A start in progress renames or removes its own folder meanwhile.
+    const found = await stat(join(tmp, entry)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (found && Date.now() - found.mtimeMs > STALE_START_MS)
+      await rm(join(tmp, entry), { recursive: true, force: true });
   }
 }
