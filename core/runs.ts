@@ -14,6 +14,8 @@ export interface CreateRunRequest {
   readonly variables?: Readonly<Record<string, string>>;
   /** The local engine instance that will execute it, with its lease. */
   readonly engine?: RunRecord['engine'];
+  /** The run's id, when its caller needs it first (the local engine puts the checkout in place). */
+  readonly runId?: string;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function createRun(
   }
   const now = clock.now();
   const run: RunRecord = {
-    runId: randomUUID(),
+    runId: request.runId ?? randomUUID(),
     repository: request.repository,
     buildNumber,
     pipeline: plan.pipeline,

@@ -58,6 +58,8 @@ export interface StartPipelineRequest {
   /** Files the trigger changed, for changeset conditions; unknown when absent. */
   readonly changedFiles?: readonly string[];
   readonly engine?: RunRecord['engine'];
+  /** See CreateRunRequest.runId. */
+  readonly runId?: string;
 }
 
 export interface StartedRun {
@@ -108,6 +110,7 @@ export async function startPipeline(
       startedBy: request.caller.user,
       variables: selection.variables,
       ...(request.engine ? { engine: request.engine } : {}),
+      ...(request.runId ? { runId: request.runId } : {}),
     },
     deps,
   );

@@ -3,8 +3,8 @@
 // It keeps a lease on the runs it executes and adopts the runs of an engine that went away.
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { basename, relative, resolve } from 'node:path';
 import type { LogReader, RunStarter, StartRunRequest } from '../api/app';
 import type { ControlRequest } from '../core/contract';
 import { FinaleError, UsageError } from '../core/errors';
@@ -184,19 +184,24 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
           `cannot read ${request.file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`,
         );
       });
-      // The working tree as it stands is the run's commit; it is checked out once per run.
-      const pending = join(paths.home, 'tmp', randomUUID());
-      await mkdir(join(paths.home, 'tmp'), { recursive: true });
-      const snapshot = await (seams.snapshot ?? snapshotWorkingTree)(paths.root, pending);
+      // The working tree as it stands is the run's commit; it is checked out once per run, into the
+      // run's folder before the run exists, so that an engine that dies as the run is created leaves
+      // its adopter a checkout for the final step.
+      const runId = randomUUID();
+      const runPaths = paths.run(runId);
+      await mkdir(runPaths.dir, { recursive: true });
+      const snapshot = await (seams.snapshot ?? snapshotWorkingTree)(paths.root, runPaths.source);
       const branch = request.branch ?? snapshot.branch;
       const custom = request.pipeline?.startsWith('custom:');
       // A commit given by a seam has no history to compare: its changes are unknown (every step runs).
       const changedFiles = seams.snapshot
         ? undefined
         : await changedSinceUpstream(paths.root, snapshot.commit, snapshot.branch);
+      let created = false;
       try {
         const started = await startPipeline(
           {
+            runId,
             repository: identity.key,
             source: { text, path: request.file },
             trigger: {
@@ -220,9 +225,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
             clock: systemClock,
             executor: {
               async start(run, plan) {
-                const runPaths = paths.run(run.runId);
-                await mkdir(runPaths.dir, { recursive: true });
-                await rename(pending, runPaths.source);
+                created = true;
                 if (request.environment) tasks.setEnvironment(run.runId, request.environment);
                 executions.start(run, plan);
               },
@@ -231,7 +234,9 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
         );
         return { ...started, notices: tasks.noticesFor(request.environment) };
       } finally {
-        await rm(pending, { recursive: true, force: true });
+        // A refused start (a pipeline that does not validate, say) leaves nothing behind.
+        if (!created && !(await store.runs.get(runId)))
+          await rm(runPaths.dir, { recursive: true, force: true });
       }
     },
   };

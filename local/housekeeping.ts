@@ -1,7 +1,7 @@
 // Keeps `.finale/` from growing without bound. A finished run's checkout and step workspaces go at
 // once; its logs, history, artifacts and control files stay for the newest `keepRuns` finished runs
 // and go after that (the run records stay in the store: `finale runs` and `show` still list them).
-// Start directories left by a server that died while starting a run go after an hour.
+// A run folder without a record (a server died while starting the run) goes after an hour.
 
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,9 +36,13 @@ export async function sweepHome(
   for (const runId of await entries(runsDir)) {
     const run = await store.runs.get(runId);
     if (!run) {
-      // A directory without a record: a start that failed before the record was written.
-      const { mtimeMs } = await stat(join(runsDir, runId));
-      if (Date.now() - mtimeMs > STALE_START_MS)
+      // A directory without a record: a start in progress (which may remove it meanwhile), or one
+      // whose server died before the record was written.
+      const found = await stat(join(runsDir, runId)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (found && Date.now() - found.mtimeMs > STALE_START_MS)
         await rm(join(runsDir, runId), { recursive: true, force: true });
       continue;
     }
@@ -51,15 +55,5 @@ export async function sweepHome(
   finished.sort((a, b) => b.buildNumber - a.buildNumber);
   for (const run of finished.slice(keepRuns)) {
     await rm(paths.run(run.runId).dir, { recursive: true, force: true });
-  }
-  const tmp = join(paths.home, 'tmp');
-  for (const entry of await entries(tmp)) {
-    // A start in progress renames or removes its own folder meanwhile.
-    const found = await stat(join(tmp, entry)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    if (found && Date.now() - found.mtimeMs > STALE_START_MS)
-      await rm(join(tmp, entry), { recursive: true, force: true });
   }
 }

@@ -53,8 +53,9 @@ describe('housekeeping of .finale/', () => {
   it('removes what a server that died while starting a run left, once it is an hour old', async () => {
     const box = sandbox(PIPELINE);
     host = await openLocalHost({ paths: box.paths, leaseSeconds: 2 });
-    const old = join(box.paths.home, 'tmp', 'stale-start');
-    const fresh = join(box.paths.home, 'tmp', 'fresh-start');
+    // A start checks the run out into its folder before the run's record exists.
+    const old = box.paths.run('stale-start').dir;
+    const fresh = box.paths.run('fresh-start').dir;
     mkdirSync(old, { recursive: true });
     mkdirSync(fresh, { recursive: true });
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
