@@ -43,20 +43,23 @@ function expectedStatuses(run: RunRecord, observation: Observation): string[] {
   );
   if (during.some((crash) => ended > crash.to)) return ['ERROR'];
   const normal = expectedStatus(run, observation);
-  return during.length ? ['ERROR', normal] : [normal];
+  return during.length ? ['ERROR', ...normal] : normal;
 }
 
-function expectedStatus(run: RunRecord, observation: Observation): string {
+function expectedStatus(run: RunRecord, observation: Observation): string[] {
   const stops = observation.stops.filter((stop) => stop.runId === run.runId && stop.accepted);
-  if (stops.some((stop) => stop.phase === 'main')) return 'STOPPED';
-  if (observation.refusals.includes(run.runId)) return 'STOPPED';
+  if (stops.some((stop) => stop.phase === 'main')) return ['STOPPED'];
   const steps = Object.values(run.steps);
+  const failedStep = steps.some(
+    (step) => step.kind === 'step' && FAILED_STEP.has(step.status) && !step.ignored,
+  );
+  // A refusal stops the run, unless a step (a parallel sibling of the refused one) failed first.
+  if (observation.refusals.includes(run.runId)) return failedStep ? ['STOPPED', 'FAILED'] : ['STOPPED'];
   const final = steps.find((step) => step.kind === 'final');
-  if (final?.status === 'STOPPED' && stops.some((stop) => stop.final)) return 'STOPPED';
-  if (steps.some((step) => step.kind === 'step' && FAILED_STEP.has(step.status) && !step.ignored))
-    return 'FAILED';
-  if (final && FAILED_STEP.has(final.status)) return 'FAILED';
-  return 'SUCCESSFUL';
+  if (final?.status === 'STOPPED' && stops.some((stop) => stop.final)) return ['STOPPED'];
+  if (failedStep) return ['FAILED'];
+  if (final && FAILED_STEP.has(final.status)) return ['FAILED'];
+  return ['SUCCESSFUL'];
 }
 
 /**

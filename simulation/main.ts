@@ -68,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
     .option('--schedules <n>', 'how many schedules', integer('--schedules'), 100)
     .option('--schedule <i>', 'replay one schedule of the seed', integer('--schedule'))
     .option('--workers <n>', 'worker processes', integer('--workers'), 2)
-    .option('--parallel <n>', 'schedules at a time in each worker', integer('--parallel'), 3)
+    .option('--parallel <n>', 'schedules at a time in each worker', integer('--parallel'), 4)
     .option('--real-share <fraction>', 'the share of schedules with real supervisor processes', Number, 0.05)
     .option('--worker <range>', 'internal: run schedules FROM:TO and report them on stdout')
     .parse(argv, { from: 'user' });
