@@ -201,7 +201,10 @@ results.push([
   'per-step overhead, with a workspace copy per step',
   `${ms(cloned.engine - cloned.shell)} (engine ${ms(cloned.engine)})`,
 ]);
-results.push(['stop request (HTTP) → the signal at every process of the step (shell, child, setsid grandchild)', ms(await stopToSignal())]);
+results.push([
+  'stop request (HTTP) → the signal at every process of the step (shell, child, setsid grandchild)',
+  ms(await stopToSignal()),
+]);
 results.push(['step exit → final step start', ms(await exitToFinal())]);
 for (const n of [1, 5, 10])
   results.push([
