@@ -27,15 +27,7 @@ export async function approveRun(request: ApprovalRequest, deps: CoreDeps): Prom
   const sent = await deps.orchestrator.sendTaskSuccess(waiting.taskToken, {
     approvedBy: request.caller.user,
   });
-  if (sent === 'gone') {
-    // The wait state ended (timed out, execution gone): put the record back as it was.
-    await deps.store.runs.revertApproval(run.runId, waiting, resumed.version).catch((error) => {
-      if (!(error instanceof ConditionFailedError)) throw error;
-    });
-    throw new RunStateError(
-      `Run #${run.buildNumber} of ${run.repository}: the approval request of "${stepName(run, waiting)}" is no longer open; try again`,
-    );
-  }
+  await requireDelivered(sent, run, waiting, resumed, deps);
   await audit('approve', request, resumed, waiting, deps);
   return { run: resumed, step: waiting.step };
 }
@@ -44,9 +36,31 @@ export async function refuseRun(request: ApprovalRequest, deps: CoreDeps): Promi
   const { run, waiting } = await pausedRun(request.runId, deps);
   const resumed = await resumeOrExplain(run, waiting, 'NOT_RUN', deps);
   const cause = `Refused by ${request.caller.user}${request.reason ? `: ${request.reason}` : ''}`;
-  await deps.orchestrator.sendTaskFailure(waiting.taskToken, ERROR_NAMES.approvalRefused, cause);
+  const sent = await deps.orchestrator.sendTaskFailure(waiting.taskToken, ERROR_NAMES.approvalRefused, cause);
+  await requireDelivered(sent, run, waiting, resumed, deps);
   await audit('refuse', request, resumed, waiting, deps);
   return { run: resumed, step: waiting.step };
+}
+
+/**
+ * A decision the execution did not get (its wait state ended: timed out, execution gone) is not
+ * taken: the record goes back as it was, and the caller hears it (a refusal once went unheard, and
+ * the run later went on as if approved; found by the fault simulation).
+ */
+async function requireDelivered(
+  sent: 'ok' | 'gone',
+  run: RunRecord,
+  waiting: WaitingRecord,
+  resumed: RunRecord,
+  deps: CoreDeps,
+): Promise<void> {
+  if (sent === 'ok') return;
+  await deps.store.runs.revertApproval(run.runId, waiting, resumed.version).catch((error) => {
+    if (!(error instanceof ConditionFailedError)) throw error;
+  });
+  throw new RunStateError(
+    `Run #${run.buildNumber} of ${run.repository}: the approval request of "${stepName(run, waiting)}" is no longer open; try again`,
+  );
 }
 
 async function pausedRun(runId: string, deps: CoreDeps): Promise<{ run: RunRecord; waiting: WaitingRecord }> {

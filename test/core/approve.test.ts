@@ -105,4 +105,15 @@ describe('approve and refuse', () => {
     await approveRun({ runId: run.runId, caller: bob }, h.deps);
     expect(h.orchestrator.successes('new')).toHaveLength(1);
   });
+
+  it('does not take a refusal the execution never got: the wait stays, and the caller hears it', async () => {
+    const run = await paused('old');
+    h.orchestrator.expire('old');
+    const error = await rejection(refuseRun({ runId: run.runId, caller: bob }, h.deps));
+    expect(error).toMatchObject({ exitCode: 4 });
+    expect(error?.message).toContain('no longer open');
+    const after = await h.db.store.runs.get(run.runId);
+    expect(after).toMatchObject({ status: 'PAUSED', waiting: { taskToken: 'old', step: 1 } });
+    expect(after?.steps['1']?.status).toBe('WAITING');
+  });
 });
