@@ -273,11 +273,17 @@ export async function playSchedule(schedule: Schedule, options: PlayOptions = {}
       running[nth % Math.max(1, running.length)]?.kill();
       return;
     }
-    const live: string[] = [];
-    for (const dir of (await controlDirs(paths, runId)).values())
-      if ((await livingSupervisor(dir)) !== undefined) live.push(dir);
-    const dir = live[nth % Math.max(1, live.length)];
-    if (dir) process.kill((await livingSupervisor(dir))!, 'SIGKILL');
+    const live: number[] = [];
+    for (const dir of (await controlDirs(paths, runId)).values()) {
+      const pid = await livingSupervisor(dir);
+      if (pid !== undefined) live.push(pid);
+    }
+    const pid = live[nth % Math.max(1, live.length)];
+    try {
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    } catch {
+      // It ended meanwhile: nothing to kill.
+    }
   };
 
   const events = (async () => {
