@@ -93,6 +93,7 @@ export function stepSummary(step: StepRecord) {
     durationMs:
       step.startedAt === undefined || step.endedAt === undefined ? null : step.endedAt - step.startedAt,
     ...(step.ignored ? { ignored: true } : {}),
+    ...(step.refusedBy ? { refusedBy: step.refusedBy } : {}),
   };
 }
 

@@ -23,7 +23,7 @@ export interface ApprovalResult {
 export async function approveRun(request: ApprovalRequest, deps: CoreDeps): Promise<ApprovalResult> {
   const { run, waiting } = await pausedRun(request.runId, deps);
   // RUNNING first, then resume: the resumed Begin requires the run to be RUNNING.
-  const resumed = await resumeOrExplain(run, waiting, 'PENDING', deps);
+  const resumed = await resumeOrExplain(run, waiting, { approved: true }, deps);
   const sent = await deps.orchestrator.sendTaskSuccess(waiting.taskToken, {
     approvedBy: request.caller.user,
   });
@@ -34,7 +34,12 @@ export async function approveRun(request: ApprovalRequest, deps: CoreDeps): Prom
 
 export async function refuseRun(request: ApprovalRequest, deps: CoreDeps): Promise<ApprovalResult> {
   const { run, waiting } = await pausedRun(request.runId, deps);
-  const resumed = await resumeOrExplain(run, waiting, 'NOT_RUN', deps);
+  const resumed = await resumeOrExplain(
+    run,
+    waiting,
+    { approved: false, refusedBy: request.caller.user },
+    deps,
+  );
   const cause = `Refused by ${request.caller.user}${request.reason ? `: ${request.reason}` : ''}`;
   const sent = await deps.orchestrator.sendTaskFailure(waiting.taskToken, ERROR_NAMES.approvalRefused, cause);
   await requireDelivered(sent, run, waiting, resumed, deps);
@@ -76,11 +81,11 @@ async function pausedRun(runId: string, deps: CoreDeps): Promise<{ run: RunRecor
 async function resumeOrExplain(
   run: RunRecord,
   waiting: WaitingRecord,
-  stepStatus: 'PENDING' | 'NOT_RUN',
+  decision: Parameters<CoreDeps['store']['runs']['resumeFromApproval']>[2],
   deps: CoreDeps,
 ): Promise<RunRecord> {
   try {
-    return await deps.store.runs.resumeFromApproval(run.runId, waiting, stepStatus);
+    return await deps.store.runs.resumeFromApproval(run.runId, waiting, decision);
   } catch (error) {
     if (!(error instanceof ConditionFailedError)) throw error;
     const current = error.current as RunRecord | undefined;

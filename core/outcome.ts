@@ -160,6 +160,8 @@ export function decideRunOutcome(run: RunRecord, error?: CaughtError): RunOutcom
     return { status: 'FAILED', reason: 'stepFailed' };
   }
   if (failed.some((step) => step.status === 'TIMED_OUT')) return { status: 'FAILED', reason: 'timedOut' };
+  // A refused step in a parallel group: its branch ends, the group's error does not reach here.
+  if (failed.some((step) => step.refusedBy)) return { status: 'STOPPED', reason: 'approvalRefused' };
   if (failed.some((step) => step.status === 'STOPPED')) return { status: 'STOPPED', reason: 'stopped' };
   return { status: 'SUCCESSFUL', reason: 'succeeded' };
 }

@@ -30,6 +30,8 @@ export interface StepRecord {
   readonly taskId?: string;
   readonly startedAt?: number;
   readonly endedAt?: number;
+  /** Its manual trigger was refused, by this user: the run is STOPPED unless a step failed. */
+  readonly refusedBy?: string;
   /** on-fail: ignore let the pipeline go on after this step failed. */
   readonly ignored?: boolean;
   /** Its task, started by an engine that went away, was found still running and awaited. */

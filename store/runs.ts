@@ -76,11 +76,14 @@ export interface RunsRepository {
 
   /** RUNNING → PAUSED waiting for an approval; or, already paused at that step, a fresh token. */
   pauseForApproval(runId: string, waiting: WaitingRecord): Promise<RunRecord>;
-  /** PAUSED → RUNNING for the approval with that token; its step becomes `stepStatus`. */
+  /**
+   * PAUSED → RUNNING for the approval with that token: approved, its step becomes PENDING; refused,
+   * NOT_RUN with who refused it.
+   */
   resumeFromApproval(
     runId: string,
     waiting: Pick<WaitingRecord, 'step' | 'taskToken'>,
-    stepStatus: StepStatus,
+    decision: { readonly approved: true } | { readonly approved: false; readonly refusedBy: string },
   ): Promise<RunRecord>;
   /** Undoes resumeFromApproval when its token turned out to be gone (condition: nothing changed since). */
   revertApproval(runId: string, waiting: WaitingRecord, expectedVersion: number): Promise<RunRecord>;
@@ -360,14 +363,18 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
         );
         e.set(['status'], 'PAUSED')
           .set(['waiting'], waiting)
-          .set(stepPath(waiting.step, 'status'), 'WAITING');
+          .set(stepPath(waiting.step, 'status'), 'WAITING')
+          .remove(stepPath(waiting.step, 'refusedBy'));
       }),
 
-    resumeFromApproval: (runId, waiting, stepStatus) =>
+    resumeFromApproval: (runId, waiting, decision) =>
       update(runId, 'resume from the approval', (e) => {
         e.where(e.eq(['status'], 'PAUSED'));
         e.where(e.eq(['waiting', 'taskToken'], waiting.taskToken));
-        e.set(['status'], 'RUNNING').remove(['waiting']).set(stepPath(waiting.step, 'status'), stepStatus);
+        e.set(['status'], 'RUNNING')
+          .remove(['waiting'])
+          .set(stepPath(waiting.step, 'status'), decision.approved ? 'PENDING' : 'NOT_RUN');
+        if (!decision.approved) e.set(stepPath(waiting.step, 'refusedBy'), decision.refusedBy);
       }),
 
     revertApproval: (runId, waiting, expectedVersion) =>
@@ -375,7 +382,8 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
         e.where(e.eq(['version'], expectedVersion));
         e.set(['status'], 'PAUSED')
           .set(['waiting'], waiting)
-          .set(stepPath(waiting.step, 'status'), 'WAITING');
+          .set(stepPath(waiting.step, 'status'), 'WAITING')
+          .remove(stepPath(waiting.step, 'refusedBy'));
       }),
 
     waitForLock: (runId, waiting) =>

@@ -247,12 +247,12 @@ describe('runs repository', () => {
       db.store.runs.pauseForApproval(run.runId, { kind: 'approval', step: 1, taskToken: 'a3', since: 3 }),
     ).rejects.toThrow(/it is PAUSED/);
     await expect(
-      db.store.runs.resumeFromApproval(run.runId, { step: 0, taskToken: 'a1' }, 'PENDING'),
+      db.store.runs.resumeFromApproval(run.runId, { step: 0, taskToken: 'a1' }, { approved: true }),
     ).rejects.toBeInstanceOf(ConditionFailedError);
     const resumed = await db.store.runs.resumeFromApproval(
       run.runId,
       { step: 0, taskToken: 'a2' },
-      'PENDING',
+      { approved: true },
     );
     expect(resumed.status).toBe('RUNNING');
     expect(resumed.waiting).toBeUndefined();
