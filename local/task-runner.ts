@@ -237,7 +237,14 @@ export class LocalTaskRunner implements StepRunner {
     };
     this.running.set(taskId, task);
     try {
-      await core.taskStarted(run.runId, spec.index, taskId);
+      try {
+        await core.taskStarted(run.runId, spec.index, taskId);
+      } catch (error) {
+        // A task whose start was not recorded would be awaited by nobody: it is stopped (gracefully,
+        // so its after-script runs) before the error goes on — unless this engine went away.
+        if (!this.detached && supervisor.stop('graceful')) await supervisor.exited;
+        throw error;
+      }
       const exit = await supervisor.exited;
       if (this.detached) return new Promise(() => undefined);
       await collectArtifacts(paths, spec, workspace);
@@ -253,8 +260,9 @@ export class LocalTaskRunner implements StepRunner {
       clearTimeout(task.backstop);
       this.running.delete(taskId);
       // Removed after the step's result is handed on: deleting a tree is slow, and the next state
-      // (often the final step) should not wait for it.
-      if (!this.options.keepWorkspaces)
+      // (often the final step) should not wait for it. An engine that went away leaves it: its step
+      // may still run there (housekeeping removes it once the run has ended).
+      if (!this.options.keepWorkspaces && !this.detached)
         void rm(workspace, { recursive: true, force: true }).catch(() => undefined);
     }
   }

@@ -52,6 +52,8 @@ export interface Observation {
   readonly world?: World;
   /** For real schedules: the marker files, by name. */
   readonly markers: Readonly<Record<string, readonly string[]>>;
+  /** For real schedules: the end of each run's final step log, by run id (what a violation shows). */
+  readonly finalLogs: Readonly<Record<string, string>>;
   readonly stops: readonly StopOutcome[];
   readonly refusals: readonly string[];
   /** When engines died or were stopped: from the moment they were told to, to the moment they had (ms since the epoch). */
@@ -331,6 +333,13 @@ export async function playSchedule(schedule: Schedule, options: PlayOptions = {}
   for (const name of await readdir(markers)) {
     markerFiles[name] = (await readFile(join(markers, name), 'utf8')).split('\n').filter(Boolean);
   }
+  const finalLogs: Record<string, string> = {};
+  for (const run of world ? [] : runs) {
+    const final = Object.values(run.steps).find((step) => step.kind === 'final');
+    if (!final) continue;
+    const log = await readFile(paths.run(run.runId).log(final.index), 'utf8').catch(() => '(no log)');
+    finalLogs[run.runId] = log.slice(-600);
+  }
   for (const task of world?.running() ?? []) task.kill();
   await (await current()).close();
   observerClient.destroy();
@@ -341,6 +350,7 @@ export async function playSchedule(schedule: Schedule, options: PlayOptions = {}
     runs,
     ...(world ? { world } : {}),
     markers: markerFiles,
+    finalLogs,
     stops,
     refusals,
     crashes,

@@ -229,7 +229,7 @@ function checkFinal(
     observation.schedule.events.some((event) => event.kind === 'kill-step');
   if (starts.length === 0) {
     if (!cut) {
-      const record = `${final.status}, exit ${final.exitCode}, ${final.attempts} attempts; notes: ${JSON.stringify(run.notes ?? [])}`;
+      const record = `${final.status}, exit ${final.exitCode}, ${final.attempts} attempts; notes: ${JSON.stringify(run.notes ?? [])}; its log ends: ${JSON.stringify(observation.finalLogs[run.runId] ?? '')}`;
       report('final', `the final step never ran (its record: ${record})`, run);
     }
     return;
