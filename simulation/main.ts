@@ -160,9 +160,9 @@ async function main(argv: readonly string[]): Promise<number> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
+    // Not process.exitCode: a fenced execution's timers (its Task states' timeouts) outlive their
+    // schedule and would hold the process for as long as those timeouts are.
+    (code) => process.exit(code),
     (error: Error) => {
       process.stderr.write(`simulate: ${error.stack ?? error.message}\n`);
       process.exitCode = 1;
