@@ -8,19 +8,14 @@ import type { Orchestrator } from '../core/contract';
 import { type CoreDeps, createPlanSource } from '../core/deps';
 import { acquireLock, releaseLock } from '../core/locks';
 import { createRun } from '../core/runs';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite } from '../local/dynalite';
+import { localDocumentClient, startDynalite } from '../local/dynalite';
 import type { Plan } from '../statemachine/compiler/plan';
-import { createDocumentClient } from '../store/client';
 import { createStore } from '../store/store';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const dynamo = await startDynalite();
-const client = createDocumentClient({
-  endpoint: dynamo.endpoint,
-  region: LOCAL_REGION,
-  credentials: LOCAL_CREDENTIALS,
-});
+const client = localDocumentClient(dynamo);
 const clock = { now: () => Date.now() };
 const store = createStore({ client, tables: dynamo.tables, clock });
 

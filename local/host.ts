@@ -13,12 +13,11 @@ import { createCore, createPlanSource } from '../core/index';
 import { startPipeline } from '../core/start';
 import { braceUuid, type RepositoryIdentity } from '../core/variables';
 import { pickPipeline } from '../statemachine/language/pick';
-import { createDocumentClient } from '../store/client';
 import { ConditionFailedError } from '../store/errors';
 import { createStore, systemClock } from '../store/store';
 import { changedSinceUpstream } from './changes';
 import { lockDatabase } from './database-lock';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startDynalite } from './dynalite';
+import { type LocalDynamo, localDocumentClient, startDynalite } from './dynalite';
 import { Executions } from './executions';
 import { sweepHome } from './housekeeping';
 import { localLogReader } from './logs';
@@ -118,11 +117,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   let stopped = false;
   let severed = false;
   const { dynamo, release } = await openStore(paths, seams.dynamo);
-  const client = createDocumentClient({
-    endpoint: dynamo.endpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  const client = localDocumentClient(dynamo);
   // Once this engine stops, whatever of it is still in flight writes nothing more, as after a crash:
   // a run it was finishing is finished by the engine that adopts it.
   client.middlewareStack.add(

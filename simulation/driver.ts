@@ -12,12 +12,11 @@ import { ApiClient } from '../cli/client';
 import { followRun } from '../cli/follow';
 import { exitCodeOf } from '../cli/format';
 import type { Caller } from '../core/contract';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startDynalite } from '../local/dynalite';
+import { type LocalDynamo, localDocumentClient, startDynalite } from '../local/dynalite';
 import { type LocalHost, openLocalHost, repositoryIdentity } from '../local/host';
 import { finalePaths } from '../local/paths';
 import { controlDirs, killStep, livingSupervisor, processesOf } from '../local/step-processes';
 import type { StepRunner } from '../local/step-runner';
-import { createDocumentClient } from '../store/client';
 import type { LockRecord, RunRecord } from '../store/records';
 import { createStore, systemClock } from '../store/store';
 import { realScript } from './real';
@@ -80,6 +79,11 @@ export interface PlayOptions {
   readonly timeoutMs?: number;
   /** The simulated steps' runner (the checker's tests give a broken one). */
   readonly runner?: (world: World, behaviourOf: (step: string) => Behaviour) => StepRunner;
+  /**
+   * The store to use, shared with other schedules (each has a repository of its own, so none sees
+   * another's runs, locks or settings); left open. Default: a dynalite of its own.
+   */
+  readonly dynamo?: LocalDynamo;
 }
 
 export async function playSchedule(schedule: Schedule, options: PlayOptions = {}): Promise<Observation> {
@@ -94,14 +98,10 @@ export async function playSchedule(schedule: Schedule, options: PlayOptions = {}
     join(root, 'bitbucket-pipelines.yml'),
     renderPipelines(schedule, (step) => (schedule.real ? realScript(step) : { script: ['true'] })),
   );
-  const dynamo: LocalDynamo = await startDynalite();
+  const dynamo: LocalDynamo = options.dynamo ?? (await startDynalite());
   const world = schedule.real ? undefined : new World();
   const repository = repositoryIdentity(root).key;
-  const observerClient = createDocumentClient({
-    endpoint: dynamo.endpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  const observerClient = localDocumentClient(dynamo);
   const observer = createStore({
     client: observerClient,
     tables: dynamo.tables,
@@ -185,7 +185,7 @@ export async function playSchedule(schedule: Schedule, options: PlayOptions = {}
   });
   const follow = (runId: string) =>
     following.push(
-      followRun(client, runId, {}, { intervalMs: 50, signal: unfollow.signal }).then(
+      followRun(client, runId, {}, { signal: unfollow.signal }).then(
         (run) => {
           clients.set(runId, { status: run.status, exitCode: exitCodeOf(run.status) });
         },
@@ -310,7 +310,7 @@ export async function playSchedule(schedule: Schedule, options: PlayOptions = {}
           .catch(() => undefined);
       }
     }
-    await sleep(50);
+    await sleep(100);
   }
   await Promise.race([Promise.all(following), sleep(5000)]);
   unfollow.abort();
@@ -343,7 +343,7 @@ export async function playSchedule(schedule: Schedule, options: PlayOptions = {}
   for (const task of world?.running() ?? []) task.kill();
   await (await current()).close();
   observerClient.destroy();
-  await dynamo.close();
+  if (!options.dynamo) await dynamo.close();
   await rm(root, { recursive: true, force: true });
   return {
     schedule,

@@ -6,6 +6,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { type LocalDynamo, startDynalite } from '../local/dynalite';
 import { playSchedule } from './driver';
 import { checkInvariants, type Violation } from './invariants';
 import { scheduleSeed } from './random';
@@ -20,10 +21,15 @@ interface Result {
   readonly ms: number;
 }
 
-export async function runOne(seed: number, index: number, realShare?: number): Promise<Result> {
+export async function runOne(
+  seed: number,
+  index: number,
+  realShare?: number,
+  dynamo?: LocalDynamo,
+): Promise<Result> {
   const schedule = generateSchedule(scheduleSeed(seed, index), realShare === undefined ? {} : { realShare });
   const started = performance.now();
-  const observation = await playSchedule(schedule);
+  const observation = await playSchedule(schedule, dynamo ? { dynamo } : {});
   return {
     index,
     real: schedule.real,
@@ -33,6 +39,8 @@ export async function runOne(seed: number, index: number, realShare?: number): P
     ms: performance.now() - started,
   };
 }
+
+const SCHEDULES_PER_STORE = 25;
 
 /** Runs schedules `indexes`, `parallel` at a time, reporting each as it ends. */
 async function runMany(
@@ -45,9 +53,21 @@ async function runMany(
   let next = 0;
   await Promise.all(
     Array.from({ length: parallel }, async () => {
-      while (next < indexes.length) {
-        const index = indexes[next++]!;
-        onResult(await runOne(seed, index, realShare));
+      // A store per lane, started afresh now and then: starting one costs about as much CPU as a
+      // simulated schedule's own requests, and the orphan sweeps scan all the runs it holds.
+      let dynamo: LocalDynamo | undefined;
+      let played = 0;
+      try {
+        while (next < indexes.length) {
+          const index = indexes[next++]!;
+          if (played++ % SCHEDULES_PER_STORE === 0) {
+            await dynamo?.close();
+            dynamo = await startDynalite();
+          }
+          onResult(await runOne(seed, index, realShare, dynamo));
+        }
+      } finally {
+        await dynamo?.close();
       }
     }),
   );

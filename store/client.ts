@@ -1,7 +1,7 @@
 // The DynamoDB document client every repository goes through. Locally (dynalite) any static
 // credentials do; on AWS the default provider chain applies.
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from './tables';
 import { TABLES } from './tables';
@@ -15,6 +15,10 @@ export interface DocumentClientOptions {
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** SDK attempts per request. @default 3 */
   readonly maxAttempts?: number;
+  /** @default SigV4 */
+  readonly signer?: DynamoDBClientConfig['signer'];
+  /** @default the SDK's HTTP handler */
+  readonly requestHandler?: DynamoDBClientConfig['requestHandler'];
 }
 
 export function createDocumentClient(options: DocumentClientOptions = {}): DynamoDBDocumentClient {
@@ -27,6 +31,8 @@ export function createDocumentClient(options: DocumentClientOptions = {}): Dynam
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(credentials ? { credentials } : {}),
     maxAttempts: options.maxAttempts ?? 3,
+    ...(options.signer ? { signer: options.signer } : {}),
+    ...(options.requestHandler ? { requestHandler: options.requestHandler } : {}),
   });
   return DynamoDBDocumentClient.from(client, {
     // Records have optional fields; an undefined one is simply not stored.

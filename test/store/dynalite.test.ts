@@ -1,9 +1,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLES, startDynalite } from '../../local/dynalite';
+import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  LOCAL_TABLES,
+  localDocumentClient,
+  startDynalite,
+} from '../../local/dynalite';
+import { createStore } from '../../store/store';
 import { TABLES } from '../../store/tables';
 import { startTestDynalite } from '../support/dynalite';
 
@@ -71,5 +80,45 @@ describe('local dynalite', () => {
     } finally {
       await dynamo.close();
     }
+  });
+
+  it('serves its own process without a socket: the same answers, errors included, and a clear error once closed', async () => {
+    const dynamo = await startDynalite();
+    const connects = vi.spyOn(Socket.prototype, 'connect');
+    const client = localDocumentClient(dynamo);
+    const store = createStore({ client, tables: dynamo.tables, clock: { now: () => 1 } });
+    const put = (holder: string) =>
+      client.send(
+        new PutCommand({
+          TableName: dynamo.tables.locks,
+          Item: { lockKey: 'k', holder },
+          ConditionExpression: 'attribute_not_exists(lockKey)',
+        }),
+      );
+    // The port stays open for other clients: a signed SDK client over HTTP sees what this one wrote.
+    const http = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    try {
+      expect(dynamo.requestHandler).toBeDefined();
+      expect(await store.counters.next('acme/app')).toBe(1);
+      expect(await store.counters.next('acme/app')).toBe(2);
+      await put('a');
+      await expect(put('b')).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+      expect(connects).not.toHaveBeenCalled();
+      const seen = await http.send(
+        new GetItemCommand({ TableName: dynamo.tables.locks, Key: { lockKey: { S: 'k' } } }),
+      );
+      expect(seen.Item?.holder).toEqual({ S: 'a' });
+      expect(connects).toHaveBeenCalled();
+    } finally {
+      connects.mockRestore();
+      http.destroy();
+      await dynamo.close();
+    }
+    await expect(store.counters.next('acme/app')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    client.destroy();
   });
 });

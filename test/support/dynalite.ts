@@ -7,8 +7,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import type { Clock } from '../../core/contract';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startDynalite } from '../../local/dynalite';
-import { createDocumentClient } from '../../store/client';
+import { type LocalDynamo, localDocumentClient, startDynalite } from '../../local/dynalite';
 import { createStore, type Store } from '../../store/store';
 import type { TableNames } from '../../store/tables';
 
@@ -43,11 +42,7 @@ export async function startTestDynalite(
 ): Promise<TestDynalite> {
   const dynamo: LocalDynamo = await startDynalite(options.path ? { path: options.path } : {});
   const clock = options.clock ?? { now: () => Date.now() };
-  const client = createDocumentClient({
-    endpoint: dynamo.endpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  const client = localDocumentClient(dynamo);
   return {
     store: createStore({ client, tables: dynamo.tables, clock }),
     client,
