@@ -148,16 +148,15 @@ export async function playSchedule(schedule: Schedule, options: PlayOptions = {}
     }
   };
 
+  // Stored as they are, in one write: setting them one by one through the core (checked, audited:
+  // tested on its own) cost an eighth of a schedule's requests.
+  await observer.settings.update(repository, {
+    admins: [CALLERS.admin.user],
+    stopPolicy: schedule.settings.stopPolicy,
+    gracefulStop: schedule.settings.gracefulStop,
+    stopTimeout: schedule.settings.stopTimeoutSeconds,
+  });
   await open();
-  const first = await current();
-  for (const [key, value] of [
-    ['admins', CALLERS.admin.user],
-    ['stop-policy', schedule.settings.stopPolicy],
-    ['graceful-stop', schedule.settings.gracefulStop ? 'on' : 'off'],
-    ['stop-timeout', String(schedule.settings.stopTimeoutSeconds)],
-  ] as const) {
-    await first.core.setSetting({ repository, caller: CALLERS.admin, key, value });
-  }
 
   // The client `finale run` is: it follows its run through the API, whichever engine serves it.
   const clients = new Map<string, { status: string; exitCode: number } | { error: string }>();
