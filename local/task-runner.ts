@@ -95,6 +95,8 @@ export class LocalTaskRunner implements StepRunner {
   private readonly environments = new Map<string, NodeJS.ProcessEnv>();
   private core?: Core;
   private detached = false;
+  /** Aborted on detach: a step this engine was about to start does not start. */
+  private readonly starting = new AbortController();
 
   constructor(private readonly options: TaskRunnerOptions) {}
 
@@ -113,6 +115,7 @@ export class LocalTaskRunner implements StepRunner {
   /** Their processes go on. */
   detach(): void {
     this.detached = true;
+    this.starting.abort(new Error('this engine has stopped'));
     for (const task of this.running.values()) clearTimeout(task.backstop);
     this.running.clear();
     this.adopted.clear();
@@ -197,6 +200,7 @@ export class LocalTaskRunner implements StepRunner {
         `step ${spec.index} of run ${run.runId} still has a supervisor from an earlier attempt`,
       );
     }
+    this.starting.signal.throwIfAborted();
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(paths.dir, 'logs'), { recursive: true });
     const workspace = await prepareWorkspace(paths, spec, earlierSteps(plan.steps, spec));
@@ -221,6 +225,9 @@ export class LocalTaskRunner implements StepRunner {
         afterScriptTimeout: AFTER_SCRIPT_SECONDS,
         output: log.fd,
         contain: this.containmentFor(environment),
+        // After detach, whatever this engine still does must not start a step: the engine that
+        // adopts the run would not know of it.
+        signal: this.starting.signal,
       });
     } finally {
       await log.close();

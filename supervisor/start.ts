@@ -56,6 +56,8 @@ export interface SupervisorOptions {
   readonly output?: 'pipe' | 'inherit' | 'ignore' | number;
   /** Start the supervisor as PID 1 of a PID namespace of its own (containment.ts); default: not. */
   readonly contain?: Containment | null;
+  /** Aborted before the process starts (files are written first): it does not start, and this throws. */
+  readonly signal?: AbortSignal;
 }
 
 export interface SupervisorExit {
@@ -155,6 +157,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   };
   const [command, ...args] = [...(options.contain?.prefix ?? []), ...(options.interpreter ?? ['/bin/sh'])];
   const output = options.output ?? 'pipe';
+  options.signal?.throwIfAborted();
   // Detached: the supervisor leads its own process group and session, so a terminal's Ctrl+C
   // reaches it only through stop(), and no controlling tty tempts bash's job control.
   const child = spawn(command ?? '/bin/sh', [...args, SUPERVISOR_PATH], {

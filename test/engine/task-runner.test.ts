@@ -1,8 +1,10 @@
-// The local task runner when recording a task's start fails: a live engine stops the task it cannot
-// account for; an engine that went away (detached) touches nothing of it, not even its workspace.
-// The fault simulation found the second (seed 2, schedules 987, 3088, 8323): an engine killed while
-// its final step started removed that step's workspace, and the supervisor could not cd there, so
-// the final step ended ERROR without running its script.
+// The local task runner when its engine goes away, or recording a task's start fails: a live engine
+// stops the task it cannot account for; an engine that went away (detached) starts nothing more and
+// touches nothing of what it started, not even a workspace. The fault simulation found both: an
+// engine killed while its final step started removed that step's workspace, so the supervisor could
+// not cd there and the final step ended ERROR without running its script (seed 2, schedules 987,
+// 3088, 8323); and, once that was fixed, an engine killed while it prepared a step started it after
+// the adopter had ended what was left, so its processes outlived the run (seed 4, schedule 3347).
 
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -55,7 +57,7 @@ async function setUp(failStart: (runner: LocalTaskRunner) => Promise<never>) {
   const core = createCore(h.deps);
   runner.attach({ ...core, taskStarted: () => failStart(runner) });
   const task = runner.run({ runId: run.runId, step: 0, planHash: plan.hash, timeoutSeconds: 60 });
-  return { paths, markers, run, task, workspace: paths.run(run.runId).workspace(0) };
+  return { paths, markers, run, runner, task, workspace: paths.run(run.runId).workspace(0) };
 }
 
 describe('the local task runner, when recording the start fails', () => {
@@ -82,5 +84,17 @@ describe('the local task runner, when recording the start fails', () => {
     expect(existsSync(workspace)).toBe(true);
     expect(existsSync(join(markers, 'signals'))).toBe(false);
     expect((await processesOf(paths.run(run.runId).control(0))).length).toBeGreaterThan(0);
+  });
+
+  it('does not start a step once its engine went away, even one it was preparing', async () => {
+    const { markers, task, paths, run, runner } = await setUp(async () => {
+      throw new Error('not reached');
+    });
+    // The run is still reading its plan and record: the engine goes away before it starts anything.
+    runner.detach();
+    await expect(task).rejects.toThrow('this engine has stopped');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(existsSync(join(markers, 'cwd'))).toBe(false);
+    expect(await processesOf(paths.run(run.runId).control(0))).toEqual([]);
   });
 });
