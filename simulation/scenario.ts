@@ -169,9 +169,10 @@ function pipelinePlan(random: Random, index: number, real: boolean): PipelinePla
   };
 }
 
-export function generateSchedule(seed: number, options: { realShare?: number } = {}): Schedule {
+/** The schedule of a seed; `real`: its steps run as real processes under the real supervisor. */
+export function generateSchedule(seed: number, options: { real?: boolean } = {}): Schedule {
   const random = new Random(seed);
-  const real = random.chance(options.realShare ?? 0.05);
+  const real = options.real ?? false;
   const pipelines = Array.from({ length: random.int(1, 2) }, (_, i) => pipelinePlan(random, i + 1, real));
   const unit = real ? 40 : 8;
   const runs = Array.from({ length: random.int(1, 2) }, () => ({
