@@ -163,17 +163,22 @@ export async function playSchedule(schedule: Schedule, options: PlayOptions = {}
   const following: Promise<void>[] = [];
   // A client still following when the schedule ends (its run never ended) stops then.
   const unfollow = new AbortController();
+  // The server's API, one per engine, as each server has one.
+  const apps = new WeakMap<LocalHost, ReturnType<typeof createApi>>();
   const client = new ApiClient({
     description: 'the simulated local server',
     async request(method, path, body) {
       const engine = await current();
-      const app = createApi({
-        core: engine.core,
-        authenticate: () => CALLERS.dev,
-        defaultRepository: repository,
-        runs: engine.runs,
-        logs: engine.logs,
-      });
+      const app =
+        apps.get(engine) ??
+        createApi({
+          core: engine.core,
+          authenticate: () => CALLERS.dev,
+          defaultRepository: repository,
+          runs: engine.runs,
+          logs: engine.logs,
+        });
+      apps.set(engine, app);
       return app.request(path, {
         method,
         ...(body === undefined
@@ -323,8 +328,9 @@ export async function playSchedule(schedule: Schedule, options: PlayOptions = {}
   } else {
     for (const run of runs) {
       for (const dir of (await controlDirs(paths, run.runId)).values()) {
-        leftovers += (await processesOf(dir)).length;
-        await killStep(dir);
+        const left = (await processesOf(dir)).length;
+        leftovers += left;
+        if (left > 0) await killStep(dir);
       }
     }
   }
