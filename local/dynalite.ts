@@ -14,7 +14,7 @@ import {
   ListTablesCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, prefixedTableNames } from '../store/client';
+import { createDocumentClient, type DocumentClientOptions, prefixedTableNames } from '../store/client';
 import { TABLES, type TableName, type TableNames, type TableSpec } from '../store/tables';
 
 // dynalite ships no type declarations: this is the part of its API used here.
@@ -29,7 +29,7 @@ export const LOCAL_REGION = 'us-east-1';
  * the signature itself. Computing SigV4 for every request took about 5% of the fault simulation's
  * CPU, so local requests carry a fixed one.
  */
-const LOCAL_SIGNER: NonNullable<Parameters<typeof createDocumentClient>[0]>['signer'] = {
+const LOCAL_SIGNER: DocumentClientOptions['signer'] = {
   async sign(request) {
     request.headers.authorization = `AWS4-HMAC-SHA256 Credential=${LOCAL_CREDENTIALS.accessKeyId}/20260101/${LOCAL_REGION}/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0`;
     request.headers['x-amz-date'] = '20260101T000000Z';

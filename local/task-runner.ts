@@ -94,7 +94,6 @@ export class LocalTaskRunner implements StepRunner {
   /** Per run: the environment of whoever started it (`finale run` sends the caller's shell). */
   private readonly environments = new Map<string, NodeJS.ProcessEnv>();
   private core?: Core;
-  private detached = false;
   /** Aborted on detach: a step this engine was about to start does not start. */
   private readonly starting = new AbortController();
 
@@ -114,11 +113,14 @@ export class LocalTaskRunner implements StepRunner {
 
   /** Their processes go on. */
   detach(): void {
-    this.detached = true;
     this.starting.abort(new Error('this engine has stopped'));
     for (const task of this.running.values()) clearTimeout(task.backstop);
     this.running.clear();
     this.adopted.clear();
+  }
+
+  private get detached(): boolean {
+    return this.starting.signal.aborted;
   }
 
   private environmentOf(runId: string): NodeJS.ProcessEnv {

@@ -115,5 +115,7 @@ describe('approve and refuse', () => {
     const after = await h.db.store.runs.get(run.runId);
     expect(after).toMatchObject({ status: 'PAUSED', waiting: { taskToken: 'old', step: 1 } });
     expect(after?.steps['1']?.status).toBe('WAITING');
+    // Else the run would end STOPPED for a refusal that was never taken.
+    expect(after?.steps['1']?.refusedBy).toBeUndefined();
   });
 });
