@@ -30,8 +30,12 @@ signalled=
 immediate=
 phase=script
 
+# Counts the traps that ran: a `wait` that one of them may have cut short proves nothing (reap).
+traps=0
+
 # shellcheck disable=SC2317 # run by traps
 wake() {
+  traps=$((traps + 1))
   woke=1
   if [ -n "$tick_pid" ]; then kill -KILL "$tick_pid" 2>/dev/null; fi
 }
@@ -55,7 +59,7 @@ trap on_immediate USR1
 trap wake CHLD
 # A log reader that went away must not take the supervisor with it. Caught, not ignored, so that
 # the script still starts with the default action.
-trap : PIPE
+trap 'traps=$((traps + 1))' PIPE
 
 # ---------------------------------------------------------------------------------------------------
 # Settings
@@ -251,16 +255,19 @@ note_requests() {
 
 # Waits for a child that has ended or been killed; its status in $reaped. Above 128, the status may
 # be a trap's (SIGCHLD above all) that cut `wait` short, even after busybox reaped the child. The
-# shell remembers a reaped child's status, so asking again until the answer repeats (or the shell
-# has forgotten the child: 127) gives the child's own.
+# shell remembers a reaped child's status, so it asks again until a `wait` that no trap ran during
+# answers (or the shell has forgotten the child: 127). A repeated answer is not enough: when a
+# contained stop kills a tree, PID 1 gets one SIGCHLD per orphan, and two waits in a row can both
+# be cut short (busybox: 145, 128 + SIGCHLD).
 reap() { # pid
-  wait "$1" 2>/dev/null
-  reaped=$?
-  while [ "$reaped" -gt 128 ]; do
+  reaped=
+  while :; do
+    traps_before=$traps
     wait "$1" 2>/dev/null
-    again=$?
-    if [ "$again" = "$reaped" ] || [ "$again" = 127 ]; then return; fi
-    reaped=$again
+    answer=$?
+    if [ "$answer" = 127 ] && [ -n "$reaped" ]; then return; fi
+    reaped=$answer
+    if [ "$answer" -le 128 ] || [ "$traps" = "$traps_before" ]; then return; fi
   done
 }
 
