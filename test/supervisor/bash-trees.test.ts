@@ -1,4 +1,4 @@
-import { BASH } from './helpers';
+import { shellVariant } from './helpers';
 import { processTreeSuite } from './trees';
 
-processTreeSuite(BASH);
+processTreeSuite(shellVariant('bash'));

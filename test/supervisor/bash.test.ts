@@ -1,4 +1,4 @@
-import { BASH } from './helpers';
+import { shellVariant } from './helpers';
 import { supervisorSuite } from './suite';
 
-supervisorSuite(BASH);
+supervisorSuite(shellVariant('bash'));

@@ -1,4 +1,4 @@
-import { DASH } from './helpers';
+import { shellVariant } from './helpers';
 import { processTreeSuite } from './trees';
 
-processTreeSuite(DASH);
+processTreeSuite(shellVariant('dash'));

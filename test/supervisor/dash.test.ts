@@ -1,4 +1,4 @@
-import { DASH } from './helpers';
+import { shellVariant } from './helpers';
 import { supervisorSuite } from './suite';
 
-supervisorSuite(DASH);
+supervisorSuite(shellVariant('dash'));

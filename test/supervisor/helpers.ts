@@ -52,8 +52,11 @@ function busyboxLinks(applets: readonly string[]): string {
   return dir;
 }
 
-export const DASH: ShellVariant = { name: 'dash', interpreter: [which('dash')], shell: which('dash') };
-export const BASH: ShellVariant = { name: 'bash', interpreter: [which('bash')], shell: which('bash') };
+/** One shell for the supervisor and the script (looked up when asked: dash is optional). */
+export function shellVariant(name: 'dash' | 'bash'): ShellVariant {
+  const path = which(name);
+  return { name, interpreter: [path], shell: path };
+}
 
 /** busybox ash for the supervisor and the script; the other tools come from the system. */
 export function busyboxVariant(): ShellVariant {

@@ -1,0 +1,60 @@
+// The tools some tests need besides Node and git. Each is optional on a developer's machine: a
+// missing one takes out only the tests named for it, and `npm test` says so in one line. CI must
+// have them all (CI=true fails loudly), and `.ci/run` installs them.
+
+import { spawnSync } from 'node:child_process';
+
+export interface OptionalTool {
+  readonly command: string;
+  /** The Debian package that provides it. */
+  readonly debianPackage: string;
+  /** The test files that exist for it alone (globs relative to the repository). */
+  readonly files: readonly string[];
+  /** Cases of other files that are generated only where it is installed. */
+  readonly cases?: string;
+}
+
+export const OPTIONAL_TOOLS: readonly OptionalTool[] = [
+  {
+    command: 'dash',
+    debianPackage: 'dash',
+    files: ['test/supervisor/dash.test.ts', 'test/supervisor/dash-trees.test.ts'],
+    cases: 'the dash cases of test/supervisor/render.test.ts',
+  },
+  {
+    command: 'busybox',
+    debianPackage: 'busybox',
+    files: ['test/supervisor/busybox*.test.ts'],
+    cases: 'the busybox cases of test/supervisor/render.test.ts',
+  },
+  {
+    command: 'shellcheck',
+    debianPackage: 'shellcheck',
+    files: ['test/supervisor/shellcheck.test.ts'],
+  },
+];
+
+const found = new Map<string, boolean>();
+
+/** Whether `command` is on PATH. */
+export function installed(command: string): boolean {
+  let answer = found.get(command);
+  if (answer === undefined) {
+    answer = spawnSync('sh', ['-c', 'command -v "$1" >/dev/null', 'sh', command]).status === 0;
+    found.set(command, answer);
+  }
+  return answer;
+}
+
+export function missingTools(): OptionalTool[] {
+  return OPTIONAL_TOOLS.filter((tool) => !installed(tool.command));
+}
+
+/** The one line `npm test` prints when tools are missing; null when none is. */
+export function missingToolsNotice(missing: readonly OptionalTool[]): string | null {
+  if (missing.length === 0) return null;
+  const names = missing.map((tool) => tool.command).join(', ');
+  const packages = missing.map((tool) => tool.debianPackage).join(' ');
+  const skipped = missing.flatMap((tool) => [...tool.files, ...(tool.cases ? [tool.cases] : [])]);
+  return `npm test: ${names} not installed, so these did not run: ${skipped.join(', ')}; to run them: apt-get install -y ${packages}`;
+}
