@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { marker, markerLines, type Sandbox, sandbox, until } from '../engine/harness';
 import { BIN, finale, launch, serverInfo, stopServer } from './support';
@@ -204,25 +205,19 @@ describe('the commands around a run', () => {
     expect(locks).toEqual([expect.objectContaining({ key: 'deployment:production', waiters: [] })]);
     expect(locks[0].holder).toBeUndefined();
 
-    // A standard DynamoDB client reads the embedded tables: here the AWS CLI.
+    // A standard DynamoDB client reads the embedded tables over the server's port, signed as
+    // against AWS.
     const { dynamodb } = serverInfo(box.root);
-    const scan = execFileSync(
-      'aws',
-      ['dynamodb', 'scan', '--table-name', 'finale-runs', '--endpoint-url', dynamodb, '--output', 'json'],
-      {
-        env: {
-          ...process.env,
-          AWS_ACCESS_KEY_ID: 'local',
-          AWS_SECRET_ACCESS_KEY: 'local',
-          AWS_DEFAULT_REGION: 'us-east-1',
-        },
-        encoding: 'utf8',
-      },
-    );
-    const items = JSON.parse(scan).Items;
+    const client = new DynamoDBClient({
+      endpoint: dynamodb,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const { Items: items } = await client.send(new ScanCommand({ TableName: 'finale-runs' }));
+    client.destroy();
     expect(items).toHaveLength(1);
-    expect(items[0].status).toEqual({ S: 'SUCCESSFUL' });
-    expect(items[0].buildNumber).toEqual({ N: '1' });
+    expect(items?.[0]?.status).toEqual({ S: 'SUCCESSFUL' });
+    expect(items?.[0]?.buildNumber).toEqual({ N: '1' });
     expect(existsSync(join(box.root, '.finale', 'db'))).toBe(true);
   });
 });
