@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { missingTools } from './test/support/tools';
+import { missingTools } from './test/support/tools.ts';
 
 export default defineConfig({
   test: {

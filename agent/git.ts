@@ -3,7 +3,7 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { CloneAccess } from '../aws/hosts/host';
+import type { CloneAccess } from '../repository-hosts/host';
 
 const run = promisify(execFile);
 

@@ -4,11 +4,11 @@
 
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createHost, parseHostConfig } from '../aws/hosts/index';
+import { readConfig } from '../aws/config';
 import { secretReader } from '../aws/secrets';
 import { createPlanSource } from '../core/deps';
 import { taskEnded } from '../core/task-hooks';
-import { readConfig } from '../lambdas/config';
+import { createHost, parseHostConfig } from '../repository-hosts/index';
 import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
 import { createDocumentClient } from '../store/client';
 import { createStore, systemClock } from '../store/store';

@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { RepositoryHost } from '../aws/hosts/host';
 import { bitbucketVariables } from '../core/variables';
+import type { RepositoryHost } from '../repository-hosts/host';
 import type { Store } from '../store/store';
 import { renderStep } from '../supervisor/render';
 import { type ArtifactStore, artifactKey } from './artifacts';

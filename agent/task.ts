@@ -1,12 +1,12 @@
 // What the step task knows about itself: the overrides the state machine sets on the agent container
 // (run, step, plan), and the step's spec and run, fetched from the store.
 
-import { FinaleError } from '../core/errors';
 import { braceUuid, type RepositoryIdentity } from '../core/variables';
 import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import { TASK_ENV } from '../statemachine/compiler/plan';
 import type { RunRecord } from '../store/records';
 import type { Store } from '../store/store';
+import { FinaleError } from '../vocabulary/errors';
 
 export interface TaskIdentity {
   readonly runId: string;

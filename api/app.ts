@@ -4,46 +4,14 @@
 import { type Context, Hono } from 'hono';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import type { Caller, StopMode } from '../core/contract';
-import { UsageError } from '../core/errors';
 import { NotFoundError } from '../core/failures';
 import type { Core } from '../core/index';
+import type { LogReader, RunStarter } from '../core/ports';
 import { settingsView } from '../core/settings';
-import type { StartedRun } from '../core/start';
 import type { RunRecord } from '../store/records';
+import type { Caller, StopMode } from '../vocabulary/contract';
+import { UsageError } from '../vocabulary/errors';
 import { errorResponse } from './errors';
-
-export interface StartRunRequest {
-  readonly repository: string;
-  /** A pipeline key (`default`, `branches:main`, `custom:deploy`); absent: what a push of `branch` runs. */
-  readonly pipeline?: string;
-  /** The pipeline file, relative to the repository root. */
-  readonly file: string;
-  readonly branch?: string;
-  readonly variables: Readonly<Record<string, string>>;
-  /** The caller's shell environment, for the steps of a local run (the local server only). */
-  readonly environment?: Readonly<Record<string, string>>;
-  readonly caller: Caller;
-}
-
-export interface RunStarter {
-  /** `notices`: what the user should know about how this engine runs the steps (said once per run). */
-  start(request: StartRunRequest): Promise<StartedRun & { readonly notices?: readonly string[] }>;
-}
-
-export interface LogChunk {
-  readonly text: string;
-  /** Offset to ask for next. */
-  readonly next: number;
-  /** The step has ended and everything has been read. */
-  readonly complete: boolean;
-  /** More is there already: ask again at once rather than after a pause. */
-  readonly more: boolean;
-}
-
-export interface LogReader {
-  read(run: RunRecord, step: number, offset: number): Promise<LogChunk>;
-}
 
 export interface ApiDeps {
   readonly core: Core;

@@ -3,8 +3,8 @@
 
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { FinaleError } from '../core/errors';
 import { InvalidPipelineError, NoPipelineError } from '../core/start';
+import { FinaleError } from '../vocabulary/errors';
 
 /** The request carried no valid identity or token. */
 export class UnauthorizedError extends FinaleError {

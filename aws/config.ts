@@ -1,5 +1,5 @@
-// The configuration every Finale Lambda reads from its environment. infra/ sets exactly these
-// variables; this file is the contract between the two.
+// The configuration every Finale Lambda and step task reads from its environment. infra/ sets
+// exactly these variables; this file is the contract between the two.
 
 import type { TableNames } from '../store/tables';
 

@@ -7,7 +7,7 @@ import {
   GetLogEventsCommand,
   type GetLogEventsCommandOutput,
 } from '@aws-sdk/client-cloudwatch-logs';
-import type { LogReader } from '../api/app';
+import type { LogReader } from '../core/ports';
 import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
 import { logStreamOf } from './task-definitions';
 

@@ -1,7 +1,7 @@
 // The core's Orchestrator port on Step Functions: task tokens of `.waitForTaskToken` states.
 
 import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { Orchestrator } from '../core/contract';
+import type { Orchestrator } from '../vocabulary/contract';
 
 /** SendTask* limits: error ≤ 256 characters, cause ≤ 32,768. */
 const MAX_ERROR = 256;

@@ -5,8 +5,8 @@
 
 import { type CloudWatchLogsClient, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTasksCommand, type ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
-import type { TaskControl, TaskInspection } from '../core/contract';
 import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
+import type { TaskControl, TaskInspection } from '../vocabulary/contract';
 import { logStreamOf } from './task-definitions';
 
 /** ECS shows the reason as the task's stoppedReason; it takes at most 255 characters. */

@@ -16,10 +16,10 @@ import {
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
-import { LAMBDA_ENV } from '../lambdas/config';
 import type { StepSpec } from '../statemachine/compiler/plan';
 import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
 import type { TableName, TableNames } from '../store/tables';
+import { LAMBDA_ENV } from './config';
 
 /** Fargate's ceiling for a container's stopTimeout (seconds between SIGTERM and SIGKILL). */
 export const MAX_STOP_TIMEOUT = 120;

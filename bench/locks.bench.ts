@@ -4,13 +4,13 @@
 // so the queue stays at N; the vitest figure is that whole cycle, the printed median the handoff.
 
 import { afterAll, bench, describe } from 'vitest';
-import type { Orchestrator } from '../core/contract';
 import { type CoreDeps, createPlanSource } from '../core/deps';
 import { acquireLock, releaseLock } from '../core/locks';
 import { createRun } from '../core/runs';
 import { localDocumentClient, startDynalite } from '../local/dynalite';
 import type { Plan } from '../statemachine/compiler/plan';
 import { createStore } from '../store/store';
+import type { Orchestrator } from '../vocabulary/contract';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 

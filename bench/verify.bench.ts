@@ -2,7 +2,7 @@
 // the measurement.
 import { bench, describe } from 'vitest';
 import { verifyPlan } from '../statemachine/verify/index';
-import { manySteps, planOfYaml } from '../test/compiler/support';
+import { manySteps, planOfYaml } from '../test/statemachine/compiler/support';
 
 const plan = planOfYaml(manySteps(100));
 

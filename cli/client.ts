@@ -1,15 +1,15 @@
 // The CLI's view of the API: one method per route, errors turned back into FinaleErrors with the
 // exit code the server chose, so `finale stop` exits 3 or 4 the same against either engine.
 
-import type { LogChunk } from '../api/app';
 import type { ErrorBody } from '../api/errors';
-import type { StopMode } from '../core/contract';
-import { FinaleError } from '../core/errors';
 import type { LockView } from '../core/locks';
+import type { LogChunk } from '../core/ports';
 import type { StopResult } from '../core/stop';
 import type { PlanStats } from '../statemachine/compiler/plan';
 import type { Diagnostic } from '../statemachine/language/index';
 import type { RunRecord } from '../store/records';
+import type { StopMode } from '../vocabulary/contract';
+import { FinaleError } from '../vocabulary/errors';
 import { printDiagnostics } from './commands/diagnostics';
 import { remoteSettingsFromEnv, type Transport } from './transport';
 

@@ -1,9 +1,9 @@
 // Following a run through the API: its steps' status changes and their logs, line by line, until the
 // run has ended and every log has been read. The same loop serves `finale run` and `logs --follow`.
 
-import type { LogChunk } from '../api/app';
-import { TERMINAL_RUN_STATUSES } from '../core/contract';
+import type { LogChunk } from '../core/ports';
 import type { RunRecord, StepRecord } from '../store/records';
+import { TERMINAL_RUN_STATUSES } from '../vocabulary/contract';
 import type { ApiClient } from './client';
 import { orderedSteps } from './format';
 

@@ -1,7 +1,7 @@
 // Shared presentation of runs and steps for the CLI commands.
 
-import type { RunStatus, StepStatus } from '../core/contract';
 import type { RunRecord, StepRecord } from '../store/records';
+import type { RunStatus, StepStatus } from '../vocabulary/contract';
 import { out } from './output';
 
 export function duration(ms: number | undefined): string {

@@ -6,10 +6,10 @@ import { closeSync, openSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { FinaleError } from '../core/errors';
 import { BUILD_ID, installToken, type ServerInfo, TOKEN_HEADER, USER_HEADER } from '../local/access';
 import { ensureHome, type FinalePaths, finalePaths, repositoryRoot } from '../local/paths';
 import { isAlive } from '../local/processes';
+import { FinaleError } from '../vocabulary/errors';
 import type { Transport } from './transport';
 
 /** Who is asking: FINALE_USER, else git's user.email, else the OS user. */

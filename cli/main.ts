@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { FinaleError } from '../core/errors';
 import pkg from '../package.json' with { type: 'json' };
+import { FinaleError } from '../vocabulary/errors';
 import { commands } from './commands/index';
 import { err } from './output';
 

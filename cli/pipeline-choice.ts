@@ -1,9 +1,9 @@
 // Reading the pipeline file and choosing a pipeline, for the commands that work without the server.
 
 import { execFileSync } from 'node:child_process';
-import { FinaleError } from '../core/errors';
 import { type Pipeline, type PipelineFile, readPipelineFile } from '../statemachine/language/index';
 import { pickPipeline } from '../statemachine/language/pick';
+import { FinaleError } from '../vocabulary/errors';
 import { printErrors } from './commands/diagnostics';
 
 export function currentBranch(cwd = process.cwd()): string | undefined {

@@ -6,7 +6,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { UsageError } from '../core/errors';
+import { UsageError } from '../vocabulary/errors';
 import type { RemoteSettings, Transport } from './transport';
 
 /** `https://{id}.execute-api.{region}.amazonaws.com[/stage]`: the region is part of the host name. */

@@ -3,7 +3,7 @@
 
 import { ConditionFailedError } from '../store/errors';
 import type { RunRecord, WaitingRecord } from '../store/records';
-import { type Caller, ERROR_NAMES } from './contract';
+import { type Caller, ERROR_NAMES } from '../vocabulary/contract';
 import type { CoreDeps } from './deps';
 import { RunStateError } from './failures';
 import { requireRun } from './runs';

@@ -1,5 +1,5 @@
-// The control actions the compiled state machine invokes (core/contract.ts ControlRequest): through
-// the control Lambda on AWS, through the same dispatch function on the embedded engine.
+// The control actions the compiled state machine invokes (vocabulary/contract.ts ControlRequest):
+// through the control Lambda on AWS, through the same dispatch function on the embedded engine.
 
 import { ConditionFailedError } from '../store/errors';
 import type { RunRecord, StepRecord } from '../store/records';
@@ -7,30 +7,19 @@ import {
   type CaughtError,
   type CompleteStepResult,
   type ControlRequest,
+  type ControlResults,
   type EnterFinalResult,
   ERROR_NAMES,
   type FinishRunResult,
-  type RunStatus,
   type StepStatus,
-} from './contract';
+} from '../vocabulary/contract';
+import { FinaleError } from '../vocabulary/errors';
 import type { CoreDeps } from './deps';
-import { FinaleError } from './errors';
 import { ControlError, NotFoundError } from './failures';
-import { type AcquireResult, acquireLock as acquire, leaveLockQueue, releaseLock } from './locks';
+import { acquireLock as acquire, leaveLockQueue, releaseLock } from './locks';
 import { decideFromTask, decideRunOutcome, decideStepOutcome, decideTerminal, failErrorOf } from './outcome';
 import { retryOnConflict } from './retry';
 import { requireRun } from './runs';
-
-export interface ControlResults {
-  readonly startRun: { readonly status: RunStatus };
-  readonly beginStep: { readonly step: number; readonly attempt: number };
-  readonly completeStep: CompleteStepResult;
-  /** The state waits on its token either way; `stopped`: the token was failed at once. */
-  readonly awaitApproval: { readonly state: 'waiting' | 'stopped' };
-  readonly acquireLock: AcquireResult | { readonly state: 'stopped' };
-  readonly enterFinal: EnterFinalResult;
-  readonly finishRun: FinishRunResult;
-}
 
 type Handlers = {
   readonly [A in keyof ControlResults]: (

@@ -3,8 +3,8 @@
 
 import type { Plan } from '../statemachine/compiler/plan';
 import type { Store } from '../store/store';
-import type { Clock, Orchestrator, TaskControl } from './contract';
-import { FinaleError } from './errors';
+import type { Clock, Orchestrator, TaskControl } from '../vocabulary/contract';
+import { FinaleError } from '../vocabulary/errors';
 
 export interface PlanSource {
   get(planHash: string): Promise<Plan>;

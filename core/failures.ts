@@ -2,7 +2,7 @@
 // machine's Catch/Retry match; the user-facing operations throw errors whose exit code the CLI uses
 // (and the API maps to an HTTP status): 3 refused, 4 no such run or it has finished.
 
-import { FinaleError } from './errors';
+import { FinaleError } from '../vocabulary/errors';
 
 /** Thrown by a control action; `name` is one of ERROR_NAMES. */
 export class ControlError extends FinaleError {

@@ -1,8 +1,8 @@
 // The core's public surface, and `createCore`, which binds the functions to one set of deps for
 // the adapters (control Lambda, API, local server).
 
+import type { ControlRequest } from '../vocabulary/contract';
 import { approveRun, refuseRun } from './approve';
-import type { ControlRequest } from './contract';
 import { dispatchControl } from './control';
 import type { CoreDeps } from './deps';
 import { forceUnlock, listLocks } from './locks';
@@ -13,11 +13,10 @@ import { stopRun } from './stop';
 import { taskEnded, taskStarted } from './task-hooks';
 
 export { type ApprovalRequest, type ApprovalResult, approveRun, refuseRun } from './approve';
-export { type ControlResults, dispatchControl } from './control';
+export { dispatchControl } from './control';
 export { type CoreDeps, createPlanSource, type PlanSource } from './deps';
 export * from './failures';
 export {
-  type AcquireResult,
   acquireLock,
   forceUnlock,
   type HandoverResult,

@@ -5,7 +5,7 @@
 
 import { ConditionFailedError } from '../store/errors';
 import type { LockRecord, LockWaiter } from '../store/records';
-import type { Caller } from './contract';
+import type { AcquireResult, Caller } from '../vocabulary/contract';
 import type { CoreDeps } from './deps';
 import { NotAllowedError, NotFoundError } from './failures';
 import { checkForceUnlock } from './policy';
@@ -21,11 +21,6 @@ export interface LockRequest {
   /** Resumed with SendTaskSuccess `{ fence }` once the run holds the lock. */
   readonly taskToken: string;
 }
-
-export type AcquireResult =
-  | { readonly state: 'held'; readonly fence: number }
-  /** 1-based place in the queue. */
-  | { readonly state: 'queued'; readonly position: number };
 
 export interface HandoverResult {
   /** Whether the expected holder (or an expired lease) was found and the lock moved on. */

@@ -11,7 +11,7 @@ import {
   type RunReason,
   type RunStatus,
   type StepStatus,
-} from './contract';
+} from '../vocabulary/contract';
 
 export interface StepDecision {
   readonly status: StepStatus;

@@ -2,7 +2,7 @@
 // the run, the repository's settings and the caller.
 
 import type { RunRecord, SettingsRecord } from '../store/records';
-import { type Caller, type RunStatus, type StopMode, TERMINAL_RUN_STATUSES } from './contract';
+import { type Caller, type RunStatus, type StopMode, TERMINAL_RUN_STATUSES } from '../vocabulary/contract';
 
 /** Until a repository names admins, everyone is one (a fresh install must be configurable). */
 export function isAdmin(caller: Caller, settings: SettingsRecord): boolean {

@@ -2,7 +2,7 @@
 // one key with validation, admin-only once admins are named, audited.
 
 import type { SettingsRecord } from '../store/records';
-import type { Caller } from './contract';
+import type { Caller } from '../vocabulary/contract';
 import type { CoreDeps } from './deps';
 import { InvalidSettingError, NotAllowedError } from './failures';
 import { checkSettingsChange } from './policy';

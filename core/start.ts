@@ -12,9 +12,9 @@ import {
   type Selection,
 } from '../statemachine/language/index';
 import type { RunRecord, TriggerRecord } from '../store/records';
-import type { Caller } from './contract';
+import type { Caller } from '../vocabulary/contract';
+import { FinaleError } from '../vocabulary/errors';
 import type { CoreDeps } from './deps';
-import { FinaleError } from './errors';
 import { createRun } from './runs';
 import { getSettings } from './settings';
 

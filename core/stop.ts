@@ -4,7 +4,7 @@
 
 import { ConditionFailedError } from '../store/errors';
 import type { RunRecord } from '../store/records';
-import { type Caller, ERROR_NAMES, type RunStatus, type StopMode } from './contract';
+import { type Caller, ERROR_NAMES, type RunStatus, type StopMode } from '../vocabulary/contract';
 import type { CoreDeps } from './deps';
 import { NotAllowedError, RunStateError } from './failures';
 import { leaveLockQueue } from './locks';

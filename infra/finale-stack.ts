@@ -3,7 +3,7 @@
 
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { HostKind } from '../aws/hosts/host';
+import type { HostKind } from '../repository-hosts/host';
 import { Finale, type FinaleProps } from './finale';
 
 /**

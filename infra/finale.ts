@@ -18,8 +18,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { LAMBDA_ENV, type LambdaConfig } from '../aws/config';
 import { METRICS } from '../aws/metrics';
-import { LAMBDA_ENV, type LambdaConfig } from '../lambdas/config';
 import type { TableName } from '../store/tables';
 import { type ApiThrottle, FinaleApi } from './api';
 import { FinaleMonitoring } from './dashboard';
@@ -198,7 +198,7 @@ export class Finale extends Construct {
   readonly apiUrl: string;
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: readonly cloudwatch.Alarm[];
-  /** The environment every function gets: each variable of lambdas/config.ts and its value. */
+  /** The environment every function gets: each variable of aws/config.ts and its value. */
   readonly functionEnvironment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: FinaleProps = {}) {

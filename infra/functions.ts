@@ -44,7 +44,7 @@ export interface FinaleFunctionsProps {
   readonly entries: FunctionEntries;
   /** Physical function names. */
   readonly names: Readonly<Record<FunctionName, string>>;
-  /** Every variable of lambdas/config.ts, with its deployed value. */
+  /** Every variable of aws/config.ts, with its deployed value. */
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;

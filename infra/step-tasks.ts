@@ -46,10 +46,11 @@ export const AGENT_CONTEXT = [
   'agent',
   'aws',
   'core',
-  'lambdas/config.ts',
+  'repository-hosts',
   'statemachine',
   'store',
   'supervisor',
+  'vocabulary',
 ];
 
 export class FinaleStepTasks extends Construct {

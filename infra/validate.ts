@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { type Duration, Token } from 'aws-cdk-lib';
-import { FinaleError } from '../core/errors';
+import { FinaleError } from '../vocabulary/errors';
 
 export class FinalePropsError extends FinaleError {
   constructor(prop: string, value: unknown, expected: string) {

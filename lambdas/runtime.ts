@@ -7,8 +7,8 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { parseArn } from '../aws/arn';
+import { type LambdaConfig, readConfig } from '../aws/config';
 import { awsExecutor } from '../aws/executor';
-import { createHost, parseHostConfig, type RepositoryHost } from '../aws/hosts/index';
 import { sfnOrchestrator } from '../aws/orchestrator';
 import { type SecretReader, secretReader } from '../aws/secrets';
 import { createStateMachines } from '../aws/state-machines';
@@ -16,9 +16,9 @@ import { ecsTaskControl } from '../aws/task-control';
 import { createTaskDefinitions } from '../aws/task-definitions';
 import { type Core, createCore, createPlanSource } from '../core/index';
 import type { Executor } from '../core/start';
+import { createHost, parseHostConfig, type RepositoryHost } from '../repository-hosts/index';
 import { createDocumentClient } from '../store/client';
 import { createStore, type Store, systemClock } from '../store/store';
-import { type LambdaConfig, readConfig } from './config';
 
 export const logger = new Logger({ serviceName: 'finale' });
 

@@ -3,8 +3,6 @@
 // file has changeset conditions, then core's startPipeline selects, compiles, records the run and
 // hands it to the AWS executor; the host hears INPROGRESS.
 
-import type { RepositoryHost } from '../aws/hosts/host';
-import type { Clock } from '../core/contract';
 import {
   type Executor,
   InvalidPipelineError,
@@ -12,9 +10,11 @@ import {
   type StartedRun,
   startPipeline,
 } from '../core/start';
+import type { RepositoryHost } from '../repository-hosts/host';
 import type { PipelineFile, Selection } from '../statemachine/language/model';
 import type { TriggerRecord } from '../store/records';
 import type { Store } from '../store/store';
+import type { Clock } from '../vocabulary/contract';
 import { reportStatus } from './status';
 
 export const PIPELINE_FILE = 'bitbucket-pipelines.yml';

@@ -2,8 +2,8 @@
 // down must not fail a webhook or an event).
 
 import { executionConsoleUrl } from '../aws/arn';
-import type { CommitState, RepositoryHost } from '../aws/hosts/host';
-import { statusKey } from '../aws/hosts/host';
+import type { CommitState, RepositoryHost } from '../repository-hosts/host';
+import { statusKey } from '../repository-hosts/host';
 import type { RunRecord } from '../store/records';
 
 export interface StatusDeps {

@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { FinaleError } from '../core/errors';
+import { FinaleError } from '../vocabulary/errors';
 import { ensureHome, type FinalePaths } from './paths';
 
 export const TOKEN_HEADER = 'authorization';

@@ -4,7 +4,7 @@
 // store while the first still runs (dynalite itself would only crash on the second open).
 
 import { ClassicLevel } from 'classic-level';
-import { FinaleError } from '../core/errors';
+import { FinaleError } from '../vocabulary/errors';
 import type { FinalePaths } from './paths';
 
 export class DatabaseLockedError extends FinaleError {}

@@ -4,9 +4,9 @@
 
 import './polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { ControlRequest } from '../core/contract';
 import type { AslDefinition, AslState, ExecutionInput, Plan } from '../statemachine/compiler/plan';
 import { RESOURCES } from '../statemachine/compiler/plan';
+import type { ControlRequest } from '../vocabulary/contract';
 import type { TaskTokens } from './tokens';
 
 /** The parts of aws-local-stepfunctions' history events that Finale reads. */

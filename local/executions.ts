@@ -7,9 +7,9 @@
 
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import type { ControlRequest } from '../core/contract';
 import type { Plan } from '../statemachine/compiler/plan';
 import type { RunRecord } from '../store/records';
+import type { ControlRequest } from '../vocabulary/contract';
 import { type LocalTasks, localExecutionInput, startExecution } from './engine';
 import type { FinalePaths } from './paths';
 import type { TaskTokens } from './tokens';

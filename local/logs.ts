@@ -4,7 +4,7 @@
 // is left for the next page instead of being decoded in halves.
 
 import { open } from 'node:fs/promises';
-import type { LogChunk, LogReader } from '../api/app';
+import type { LogChunk, LogReader } from '../core/ports';
 import type { FinalePaths } from './paths';
 
 /** The most a page holds. */

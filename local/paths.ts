@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../core/errors';
+import { UsageError } from '../vocabulary/errors';
 
 export interface FinalePaths {
   /** The repository root (git top level), or the directory itself outside git. */

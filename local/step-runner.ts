@@ -3,10 +3,10 @@
 // an engine that went away left running, letting go when this one stops). The process runner
 // (task-runner.ts) is the one users get; the fault simulation brings one of simulated processes.
 
-import type { TaskControl } from '../core/contract';
 import type { Core } from '../core/index';
 import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import type { RunRecord } from '../store/records';
+import type { TaskControl } from '../vocabulary/contract';
 import type { LocalTasks } from './engine';
 
 export interface StepRunner extends LocalTasks, TaskControl {

@@ -6,7 +6,6 @@
 
 import { appendFile, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StopMode, TaskInspection } from '../core/contract';
 import type { Core } from '../core/index';
 import { bitbucketVariables, type RepositoryIdentity } from '../core/variables';
 import type { Plan, StepSpec } from '../statemachine/compiler/plan';
@@ -15,6 +14,7 @@ import type { RunRecord } from '../store/records';
 import { type Containment, detectContainment, UNCONTAINED_NOTICE } from '../supervisor/containment';
 import { exitCodeOfStatus } from '../supervisor/contract';
 import { type SupervisorProcess, startSupervisor } from '../supervisor/start';
+import type { StopMode, TaskInspection } from '../vocabulary/contract';
 import type { StepTaskRequest } from './engine';
 import type { FinalePaths } from './paths';
 import { controlDirs, endStep, inspectStep, livingSupervisor, recordSupervisorPid } from './step-processes';

@@ -3,7 +3,7 @@
 // acquired at once) or much later (an approval, a lock handover, a stop).
 
 import { randomBytes } from 'node:crypto';
-import type { Orchestrator } from '../core/contract';
+import type { Orchestrator } from '../vocabulary/contract';
 
 /** The error a failed token raises in the waiting state; `name` is what Catch matches. */
 export class TaskTokenFailure extends Error {

@@ -2,7 +2,7 @@
 // commit, find a branch's head, list the files a change touched, report a commit status, and say how
 // to clone.
 
-import { FinaleError } from '../../core/errors';
+import { FinaleError } from '../vocabulary/errors';
 
 export type HostKind = 'bitbucket-cloud' | 'bitbucket-data-center' | 'github';
 

@@ -3,7 +3,7 @@
 // Checked by hand rather than with a schema library: the control and events Lambdas load this module,
 // and their bundles (cold starts) stay small without one.
 
-import { FinaleError } from '../../core/errors';
+import { FinaleError } from '../vocabulary/errors';
 import { type BitbucketCloudConfig, bitbucketCloud } from './bitbucket-cloud';
 import { type BitbucketDataCenterConfig, bitbucketDataCenter } from './bitbucket-data-center';
 import { type GitHubConfig, github } from './github';

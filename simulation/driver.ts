@@ -11,7 +11,6 @@ import { createApi } from '../api/app';
 import { ApiClient } from '../cli/client';
 import { followRun } from '../cli/follow';
 import { exitCodeOf } from '../cli/format';
-import type { Caller } from '../core/contract';
 import { type LocalDynamo, localDocumentClient, startDynalite } from '../local/dynalite';
 import { type LocalHost, openLocalHost, repositoryIdentity } from '../local/host';
 import { finalePaths } from '../local/paths';
@@ -19,6 +18,7 @@ import { controlDirs, killStep, livingSupervisor, processesOf } from '../local/s
 import type { StepRunner } from '../local/step-runner';
 import type { LockRecord, RunRecord } from '../store/records';
 import { createStore, systemClock } from '../store/store';
+import type { Caller } from '../vocabulary/contract';
 import { realScript } from './real';
 import { SimulatedRunner } from './runner';
 import {

@@ -2,7 +2,6 @@
 // supervisor processes, done with the world's simulated tasks on scaled time. It reports to the core
 // exactly as the process runner does (local/step-runner.ts), so the engine under test is the same.
 
-import type { StopMode, TaskInspection, TaskRef } from '../core/contract';
 import type { Core } from '../core/index';
 import type { StepTaskRequest } from '../local/engine';
 import { reportTaskEnd, type StepRunner } from '../local/step-runner';
@@ -10,6 +9,7 @@ import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
 import type { RunRecord } from '../store/records';
 import { exitCodeOfStatus } from '../supervisor/contract';
+import type { StopMode, TaskInspection, TaskRef } from '../vocabulary/contract';
 import { type Behaviour, SCALE } from './scenario';
 import type { SimTask, World } from './world';
 

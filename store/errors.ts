@@ -1,7 +1,7 @@
 // Errors of the data-access module. A failed condition is an expected outcome of optimistic
 // concurrency, so it is a typed error the core can catch, carrying the item as it is now.
 
-import { FinaleError } from '../core/errors';
+import { FinaleError } from '../vocabulary/errors';
 
 /** A conditional write found the item in another state (or absent). */
 export class ConditionFailedError<T = unknown> extends FinaleError {

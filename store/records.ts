@@ -1,8 +1,8 @@
 // The records Finale keeps in DynamoDB (see tables.ts). Times are epoch milliseconds unless named
 // otherwise. These types are the data-access module's public shape; nothing else builds raw items.
 
-import type { RunReason, RunStatus, StepStatus, StopMode, StopPolicy } from '../core/contract';
 import type { StopSignal } from '../supervisor/contract';
+import type { RunReason, RunStatus, StepStatus, StopMode, StopPolicy } from '../vocabulary/contract';
 
 export interface TriggerRecord {
   readonly kind: 'branch' | 'tag' | 'bookmark' | 'pull-request' | 'custom' | 'manual';

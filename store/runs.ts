@@ -4,8 +4,13 @@
 
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type RunReason, type RunStatus, type StepStatus, TERMINAL_RUN_STATUSES } from '../core/contract';
-import { UsageError } from '../core/errors';
+import {
+  type RunReason,
+  type RunStatus,
+  type StepStatus,
+  TERMINAL_RUN_STATUSES,
+} from '../vocabulary/contract';
+import { UsageError } from '../vocabulary/errors';
 import { ConditionFailedError, isConditionalCheckFailure } from './errors';
 import { Expression } from './expression';
 import type { HeldLock, RunNote, RunRecord, StopRecord, WaitingRecord } from './records';

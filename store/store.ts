@@ -2,7 +2,7 @@
 // repositories created here.
 
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Clock } from '../core/contract';
+import type { Clock } from '../vocabulary/contract';
 import { createLocksRepository, type LocksRepository } from './locks';
 import {
   type AuditRepository,

@@ -165,6 +165,23 @@ export interface FinishRunResult {
   readonly error: string;
 }
 
+export type AcquireResult =
+  | { readonly state: 'held'; readonly fence: number }
+  /** 1-based place in the queue. */
+  | { readonly state: 'queued'; readonly position: number };
+
+/** What each control action returns (statemachine/verify reads it to know which fields are total). */
+export interface ControlResults {
+  readonly startRun: { readonly status: RunStatus };
+  readonly beginStep: { readonly step: number; readonly attempt: number };
+  readonly completeStep: CompleteStepResult;
+  /** The state waits on its token either way; `stopped`: the token was failed at once. */
+  readonly awaitApproval: { readonly state: 'waiting' | 'stopped' };
+  readonly acquireLock: AcquireResult | { readonly state: 'stopped' };
+  readonly enterFinal: EnterFinalResult;
+  readonly finishRun: FinishRunResult;
+}
+
 /** Who is asking, as established by the adapter (IAM principal on AWS, local identity locally). */
 export interface Caller {
   readonly user: string;

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
-import { UsageError } from '../../core/errors';
 import { stepsOf, type TriggerEvent } from '../../statemachine/language/model';
+import { UsageError } from '../../vocabulary/errors';
 import { out } from '../output';
 import { printErrors } from './diagnostics';
 

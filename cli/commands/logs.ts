@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors';
+import { UsageError } from '../../vocabulary/errors';
 import { connect } from '../client';
 import { followRun, logPages } from '../follow';
 import { orderedSteps, stepLabel } from '../format';

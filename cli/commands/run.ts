@@ -1,8 +1,8 @@
 import { relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { RUN_REASONS } from '../../core/contract';
-import { UsageError } from '../../core/errors';
 import type { RunRecord, StepRecord } from '../../store/records';
+import { RUN_REASONS } from '../../vocabulary/contract';
+import { UsageError } from '../../vocabulary/errors';
 import { ApiClient } from '../client';
 import { followRun } from '../follow';
 import {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { FinaleError, UsageError } from '../../core/errors';
 import { finalePaths, repositoryRoot } from '../../local/paths';
+import { FinaleError, UsageError } from '../../vocabulary/errors';
 import { readServerInfo } from '../local';
 
 /** One server per repository: the second is told where the first is. */

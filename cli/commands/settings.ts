@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors';
 import { SETTING_KEYS } from '../../core/settings';
+import { UsageError } from '../../vocabulary/errors';
 import { connect } from '../client';
 
 export function register(program: Command): void {

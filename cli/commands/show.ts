@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { RUN_REASONS } from '../../core/contract';
+import { RUN_REASONS } from '../../vocabulary/contract';
 import { connect } from '../client';
 import {
   colourStatus,

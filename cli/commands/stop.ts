@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import type { StopMode } from '../../core/contract';
+import type { StopMode } from '../../vocabulary/contract';
 import { connect } from '../client';
 
 export function register(program: Command): void {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { FinaleError } from '../../core/errors';
 import type { Diagnostic } from '../../statemachine/language/model';
+import { FinaleError } from '../../vocabulary/errors';
 import { out } from '../output';
 import { plural, printDiagnostics } from './diagnostics';
 

@@ -31,7 +31,7 @@ async function pipelinesToVerify(
   // Every pipeline of the file, as `finale pipelines` lists them: no selection, so no branch needed.
   const { readPipelineFile } = await import('../../statemachine/language/read');
   const { printErrors } = await import('./diagnostics');
-  const { FinaleError } = await import('../../core/errors');
+  const { FinaleError } = await import('../../vocabulary/errors');
   const read = await readPipelineFile(path);
   printErrors(read.diagnostics);
   if (!read.ok) throw new FinaleError(`${path} is not valid`);
@@ -91,7 +91,7 @@ export function register(program: Command): void {
       '\nExit codes: 0 every pipeline verified, 1 a violation, an invalid file or no such pipeline, 2 usage or unreadable file.',
     )
     .action(async (key: string | undefined, options: VerifyOptions) => {
-      const { UsageError } = await import('../../core/errors');
+      const { UsageError } = await import('../../vocabulary/errors');
       if (options.all && key !== undefined) throw new UsageError('give a pipeline or --all, not both');
       const { CompileError, compile } = await import('../../statemachine/compiler/index');
       const { formatCounterexample, PROPERTIES, verifyPlan } = await import(

@@ -5,15 +5,16 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { Context } from 'hono';
 import { handle } from 'hono/aws-lambda';
-import { type ApiDeps, createApi, type RunStarter } from '../../api/app';
+import { type ApiDeps, createApi } from '../../api/app';
 import { UnauthorizedError } from '../../api/errors';
 import { parseArn } from '../../aws/arn';
-import type { RepositoryHost } from '../../aws/hosts/host';
 import { cloudWatchLogReader } from '../../aws/logs';
-import type { Caller } from '../../core/contract';
 import type { Core } from '../../core/index';
+import type { RunStarter } from '../../core/ports';
 import type { Executor } from '../../core/start';
+import type { RepositoryHost } from '../../repository-hosts/host';
 import { pickPipeline } from '../../statemachine/language/pick';
+import type { Caller } from '../../vocabulary/contract';
 import type { HttpApiEvent } from '../http';
 import {
   awsClients,

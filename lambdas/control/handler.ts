@@ -2,8 +2,8 @@
 // ControlRequest as the payload. An error keeps its `name`, which the Lambda runtime reports as the
 // errorType that the definition's Catch and Retry match (Run.NotRunning, Step.Failed, …).
 
-import type { ControlRequest } from '../../core/contract';
 import type { Core } from '../../core/index';
+import type { ControlRequest } from '../../vocabulary/contract';
 import { awsClients, awsCore, awsStore, logger, once, readConfig } from '../runtime';
 
 export function createControlHandler(getCore: () => Core) {

@@ -21,12 +21,12 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { parseArn } from '../../aws/arn';
-import type { CommitState, RepositoryHost } from '../../aws/hosts/host';
 import { createMetrics, publishRunMetrics } from '../../aws/metrics';
-import { RUN_REASONS, type RunStatus } from '../../core/contract';
 import type { Core } from '../../core/index';
+import type { CommitState, RepositoryHost } from '../../repository-hosts/host';
 import { TASK_CONTAINERS, TASK_ENV } from '../../statemachine/compiler/plan';
 import type { RunRecord } from '../../store/records';
+import { RUN_REASONS, type RunStatus } from '../../vocabulary/contract';
 import {
   awsClients,
   awsCore,

@@ -3,12 +3,12 @@
 // answer says why; nothing starts unless the signature is right and the delivery is new.
 
 import { parseArn } from '../../aws/arn';
-import type { RepositoryHost } from '../../aws/hosts/host';
-import type { Clock } from '../../core/contract';
-import { FinaleError } from '../../core/errors';
 import type { Executor } from '../../core/start';
+import type { RepositoryHost } from '../../repository-hosts/host';
 import { selectPipeline } from '../../statemachine/language/select';
 import type { Store } from '../../store/store';
+import type { Clock } from '../../vocabulary/contract';
+import { FinaleError } from '../../vocabulary/errors';
 import { type HttpApiEvent, type HttpApiResult, json, rawBody } from '../http';
 import {
   awsClients,

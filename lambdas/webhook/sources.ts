@@ -1,7 +1,7 @@
 // Where a delivery comes from, told by its headers: each source names its event, its delivery id and
 // its signature header differently.
 
-import type { HostKind } from '../../aws/hosts/host';
+import type { HostKind } from '../../repository-hosts/host';
 import { type HttpApiEvent, header } from '../http';
 
 export type WebhookSource = HostKind;

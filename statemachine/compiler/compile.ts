@@ -4,7 +4,7 @@
 // Pipeline result. Every main-path Catch goes to Finalize; the final path catches everything and goes
 // on, so the final step runs exactly once and the locks are always released.
 
-import { ERROR_NAMES, FAIL_ERROR_OF, type RunStatus } from '../../core/contract';
+import { ERROR_NAMES, FAIL_ERROR_OF, type RunStatus } from '../../vocabulary/contract';
 import type { Pipeline, PipelineFile } from '../language/model';
 import { hashPlan } from './hash';
 import { checkLimits } from './limits';

@@ -1,7 +1,7 @@
 // Step Functions' hard limits, checked at compile time so a pipeline fails here with a clear message
 // rather than at CreateStateMachine or, worse, halfway through an execution.
 
-import { FinaleError } from '../../core/errors';
+import { FinaleError } from '../../vocabulary/errors';
 import { MAX_STATE_NAME } from './names';
 import { type AslDefinition, type AslState, type PlanStats, RESOURCES, type StepSpec } from './plan';
 

@@ -1,7 +1,7 @@
 // Builders for the few kinds of state the compiler emits. Every Task state sets TimeoutSeconds: AWS
 // defaults to a year, and the local interpreter to 60 s.
 
-import type { ControlRequest } from '../../core/contract';
+import type { ControlRequest } from '../../vocabulary/contract';
 import { type AslState, RESOURCES, type StepSpec, TASK_CONTAINERS, TASK_ENV } from './plan';
 
 const INPUT = '$$.Execution.Input';
@@ -54,7 +54,7 @@ function controlParameters(payload: Record<string, unknown>, waitForToken: boole
   };
 }
 
-/** A control action (core/contract.ts) invoked through the control Lambda. */
+/** A control action (vocabulary/contract.ts) invoked through the control Lambda. */
 export function controlState<A extends ControlRequest['action']>(
   payload: Payload<A>,
   shape: {

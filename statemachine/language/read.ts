@@ -1,6 +1,6 @@
 // The only I/O of the language: read a file with the size limit applied before reading it whole.
 import { open } from 'node:fs/promises';
-import { UsageError } from '../../core/errors';
+import { UsageError } from '../../vocabulary/errors';
 import { DiagnosticSink } from './diagnostics';
 import { LIMITS } from './limits';
 import type { ReadResult } from './model';

@@ -10,12 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAMBDA_ENV } from '../../aws/config';
 import { createRun } from '../../core/runs';
-import { LAMBDA_ENV } from '../../lambdas/config';
 import { TASK_ENV } from '../../statemachine/compiler/plan';
 import type { RunRecord } from '../../store/records';
 import { detectContainment } from '../../supervisor/containment';
-import { planOfYaml } from '../compiler/support';
+import { planOfYaml } from '../statemachine/compiler/support';
 import { useDynalite } from '../support/dynalite';
 import { type FakeAws, startFakeAws } from './fake-aws';
 

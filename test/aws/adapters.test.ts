@@ -43,8 +43,8 @@ import {
   taskDefinitionFor,
 } from '../../aws/task-definitions';
 import type { RunRecord } from '../../store/records';
-import { planOfYaml } from '../compiler/support';
 import { stepSpec } from '../core/fixtures';
+import { planOfYaml } from '../statemachine/compiler/support';
 import { useDynalite } from '../support/dynalite';
 
 const region = 'eu-west-1';

@@ -6,7 +6,7 @@
 // away"): a run its engine could not see through ends ERROR, whatever its steps did.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { marker, markerLines, type Sandbox, sandbox, until } from '../engine/harness';
+import { marker, markerLines, type Sandbox, sandbox, until } from '../local/harness';
 import { leftAlive, stepProcessesIn } from '../support/processes';
 import { finale, launch, serverInfo, stopServer } from './support';
 

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { markerLines, type Sandbox, sandbox, until } from '../engine/harness';
+import { markerLines, type Sandbox, sandbox, until } from '../local/harness';
 import { leftAlive, stepProcessesIn } from '../support/processes';
 import { finale, launch, stopServer } from './support';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Sandbox, sandbox } from '../engine/harness';
+import { type Sandbox, sandbox } from '../local/harness';
 import { stopServer } from './support';
 
 const run = promisify(execFile);

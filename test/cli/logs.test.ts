@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { sandbox, until } from '../engine/harness';
+import { sandbox, until } from '../local/harness';
 import { BIN, stopServer } from './support';
 
 const MB = 1024 * 1024;

@@ -6,7 +6,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { marker, markerLines, type Sandbox, sandbox, until } from '../engine/harness';
+import { marker, markerLines, type Sandbox, sandbox, until } from '../local/harness';
 import { BIN, finale, launch, serverInfo, stopServer } from './support';
 
 const roots: string[] = [];

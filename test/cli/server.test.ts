@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../../local/processes';
-import { type Sandbox, sandbox, until } from '../engine/harness';
+import { type Sandbox, sandbox, until } from '../local/harness';
 import { finale, launch, serverInfo, stopServer } from './support';
 
 const roots: string[] = [];

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finalePaths } from '../../local/paths';
-import { killSteps } from '../engine/harness';
+import { killSteps } from '../local/harness';
 
 export const BIN = join(import.meta.dirname, '../../bin/finale.js');
 

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { approveRun, refuseRun } from '../../core/approve';
-import type { ControlRequest } from '../../core/contract';
 import { dispatchControl } from '../../core/control';
-import type { FinaleError } from '../../core/errors';
+import type { ControlRequest } from '../../vocabulary/contract';
+import type { FinaleError } from '../../vocabulary/errors';
 import { alice, bob, planOf, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();

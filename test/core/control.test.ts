@@ -1,12 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ControlRequest } from '../../core/contract';
 import { dispatchControl } from '../../core/control';
-import { FinaleError } from '../../core/errors';
 import { acquireLock } from '../../core/locks';
 import { stopRun } from '../../core/stop';
 import { taskEnded, taskStarted } from '../../core/task-hooks';
 import { compile } from '../../statemachine/compiler';
 import { readPipelineFile, selectPipeline } from '../../statemachine/language';
+import type { ControlRequest } from '../../vocabulary/contract';
+import { FinaleError } from '../../vocabulary/errors';
 import { alice, deployLock, planOf, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();

@@ -1,7 +1,7 @@
 // Recording fakes for the two ports that differ per engine. Everything else in core tests is real
 // (dynalite through the store).
 
-import type { Orchestrator, StopMode, TaskControl, TaskInspection } from '../../core/contract';
+import type { Orchestrator, StopMode, TaskControl, TaskInspection } from '../../vocabulary/contract';
 
 export type TokenCall =
   | {

@@ -2,11 +2,11 @@
 // plus a harness wiring the core to a real dynalite and the recording fakes.
 
 import { randomUUID } from 'node:crypto';
-import type { Caller } from '../../core/contract';
 import { type CoreDeps, createPlanSource } from '../../core/deps';
 import { createRun } from '../../core/runs';
 import type { LockSpec, Plan, StepSpec } from '../../statemachine/compiler/plan';
 import type { RunRecord } from '../../store/records';
+import type { Caller } from '../../vocabulary/contract';
 import { ManualClock, type TestDynalite, useDynalite } from '../support/dynalite';
 import { FakeOrchestrator, FakeTasks } from './fakes';
 

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { FinaleError } from '../../core/errors';
 import { acquireLock, forceUnlock, listLocks, releaseLock } from '../../core/locks';
 import type { RunRecord } from '../../store/records';
+import type { FinaleError } from '../../vocabulary/errors';
 import { alice, bob, deployLock, planOf, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();

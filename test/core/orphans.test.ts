@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ControlRequest } from '../../core/contract';
 import { dispatchControl } from '../../core/control';
 import { claimOrphan, findOrphans, markAborted, renewEngineLeases } from '../../core/orphans';
+import type { ControlRequest } from '../../vocabulary/contract';
 import { planOf, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();

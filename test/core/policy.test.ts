@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { RunStatus, StopMode, StopPolicy } from '../../core/contract';
 import { checkSettingsChange, decideStop, isAdmin } from '../../core/policy';
 import { DEFAULT_SETTINGS, type RunRecord, type SettingsRecord } from '../../store/records';
+import type { RunStatus, StopMode, StopPolicy } from '../../vocabulary/contract';
 
 const settings = (overrides: Partial<SettingsRecord> = {}): SettingsRecord => ({
   ...DEFAULT_SETTINGS,

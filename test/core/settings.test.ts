@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { FinaleError } from '../../core/errors';
 import { getSettings, SETTING_KEYS, setSetting, settingsView } from '../../core/settings';
 import { DEFAULT_SETTINGS } from '../../store/records';
+import type { FinaleError } from '../../vocabulary/errors';
 import { alice, bob, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();

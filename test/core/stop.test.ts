@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ControlRequest } from '../../core/contract';
 import { dispatchControl } from '../../core/control';
-import type { FinaleError } from '../../core/errors';
 import { createCore } from '../../core/index';
 import { stopRun } from '../../core/stop';
 import { taskStarted } from '../../core/task-hooks';
+import type { ControlRequest } from '../../vocabulary/contract';
+import type { FinaleError } from '../../vocabulary/errors';
 import { alice, bob, deployLock, planOf, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ControlRequest } from '../../core/contract';
 import { dispatchControl } from '../../core/control';
 import { stopRun } from '../../core/stop';
 import { taskEnded, taskStarted } from '../../core/task-hooks';
+import type { ControlRequest } from '../../vocabulary/contract';
 import { alice, planOf, useCoreHarness } from './fixtures';
 
 const h = useCoreHarness();

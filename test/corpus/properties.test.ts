@@ -1,7 +1,7 @@
 // Random mutations of the real corpus files: 10,000 cases, diagnostics only, never an exception.
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { corpusSeeds, mutationsProperty } from '../language/properties';
+import { corpusSeeds, mutationsProperty } from '../statemachine/language/properties';
 
 describe('properties over the corpus', () => {
   it('random mutations of corpus files yield diagnostics, never an exception', () => {

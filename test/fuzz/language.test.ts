@@ -10,7 +10,7 @@ import {
   repositorySeeds,
   SHARE,
   selectionProperty,
-} from '../language/properties';
+} from '../statemachine/language/properties';
 
 const TOTAL = Number(process.env.FINALE_FUZZ_RUNS ?? 100_000);
 const runs = (share: number) => ({ numRuns: Math.ceil(TOTAL * share) });

@@ -12,11 +12,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { FinaleError } from '../../core/errors';
+import { LAMBDA_ENV } from '../../aws/config';
 import { Finale, type FinaleProps } from '../../infra/finale';
 import { AGENT_CONTEXT, FinaleStepTasks } from '../../infra/step-tasks';
 import { FinalePropsError } from '../../infra/validate';
-import { LAMBDA_ENV } from '../../lambdas/config';
+import { FinaleError } from '../../vocabulary/errors';
 import { ROOT, showDeep, statementsOf, synthFinale, TEST_AGENT_IMAGE } from './synth';
 
 const quick = { bundle: false } as const;
@@ -303,7 +303,9 @@ describe('the agent image', () => {
     expect(readdirSync(context).sort()).toEqual(
       [...new Set(AGENT_CONTEXT.map((path) => path.split('/')[0]))].sort(),
     );
-    expect(readdirSync(join(context, 'lambdas'))).toEqual(['config.ts']);
+    // The agent reads its configuration as the Lambdas do, and no Lambda's code rides along.
+    expect(existsSync(join(context, 'aws', 'config.ts'))).toBe(true);
+    expect(existsSync(join(context, 'lambdas'))).toBe(false);
     // Everything the Dockerfile copies from the context is there.
     const dockerfile = readFileSync(join(ROOT, 'agent', 'Dockerfile'), 'utf8');
     const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((line) =>

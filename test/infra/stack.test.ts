@@ -2,11 +2,11 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../api/app';
+import { LAMBDA_ENV } from '../../aws/config';
 import { METRICS } from '../../aws/metrics';
 import { API_ROUTES, WEBHOOK_ROUTE } from '../../infra/api';
 import { EXECUTION_END_STATUSES } from '../../infra/events';
 import { WEBHOOK_SOURCES } from '../../infra/finale-stack';
-import { LAMBDA_ENV } from '../../lambdas/config';
 import { TABLES } from '../../store/tables';
 import { joinedJson, type Synthesized, showDeep, synthFinale, TEST_AGENT_IMAGE } from './synth';
 
@@ -100,7 +100,7 @@ describe('functions', () => {
     });
   });
 
-  it('gives every function every variable of lambdas/config.ts, with the deployed value', () => {
+  it('gives every function every variable of aws/config.ts, with the deployed value', () => {
     const expected: Record<string, string> = {
       [LAMBDA_ENV.tables.runs]: '<Tables/runs>',
       [LAMBDA_ENV.tables.locks]: '<Tables/locks>',

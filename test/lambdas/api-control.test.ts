@@ -10,7 +10,7 @@ import { cloudWatchLogReader } from '../../aws/logs';
 import { createRun } from '../../core/runs';
 import { awsRunStarter, callerOf, createApiHandler } from '../../lambdas/api/handler';
 import { createControlHandler } from '../../lambdas/control/handler';
-import { planOfYaml } from '../compiler/support';
+import { planOfYaml } from '../statemachine/compiler/support';
 import { CLUSTER, REGION, useAwsHarness } from './harness';
 
 const aws = useAwsHarness((server) => ({ kind: 'github', token: 'ghp', apiUrl: server.url }));

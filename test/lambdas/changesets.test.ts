@@ -4,9 +4,9 @@
 
 import { createRequire } from 'node:module';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { HostConfig } from '../../aws/hosts/index';
 import type { HttpApiEvent } from '../../lambdas/http';
 import { sign } from '../../lambdas/webhook/signature';
+import type { HostConfig } from '../../repository-hosts/index';
 import type { RunRecord } from '../../store/records';
 import { CLOUD_PULL_REQUEST, CLOUD_PUSH, PUSH_COMMIT } from './bitbucket-payloads';
 import { useAwsHarness, WEBHOOK_SECRET } from './harness';

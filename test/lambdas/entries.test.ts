@@ -2,7 +2,7 @@
 // the first invocation), and names the missing variable when the deployment forgot one.
 
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_ENV } from '../../lambdas/config';
+import { LAMBDA_ENV } from '../../aws/config';
 
 describe.each(['webhook', 'api', 'control', 'events'])('lambdas/%s/index.ts', (name) => {
   it('exports a handler and reads its configuration only when invoked', async () => {

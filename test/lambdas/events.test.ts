@@ -9,7 +9,7 @@ import { createMetrics, METRICS } from '../../aws/metrics';
 import { createRun } from '../../core/runs';
 import { createEventsHandler, type FinaleEvent } from '../../lambdas/events/handler';
 import { TASK_ENV } from '../../statemachine/compiler/plan';
-import { planOfYaml } from '../compiler/support';
+import { planOfYaml } from '../statemachine/compiler/support';
 import { ACCOUNT, CLUSTER, REGION, useAwsHarness } from './harness';
 
 beforeAll(() => {

@@ -19,10 +19,10 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { createHost, type HostConfig } from '../../aws/hosts/index';
 import { awsCore, awsExecutorFrom, type ExecutorConfig, logger } from '../../lambdas/runtime';
 import { createWebhookHandler } from '../../lambdas/webhook/handler';
-import { type FakeHttp, startFakeHttp } from '../aws/fake-http';
+import { createHost, type HostConfig } from '../../repository-hosts/index';
+import { type FakeHttp, startFakeHttp } from '../repository-hosts/fake-http';
 import { useDynalite } from '../support/dynalite';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

@@ -7,10 +7,10 @@ import { createRequire } from 'node:module';
 import { RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { HostConfig } from '../../aws/hosts/index';
 import type { HttpApiEvent } from '../../lambdas/http';
 import { MAX_BODY_BYTES } from '../../lambdas/webhook/handler';
 import { sign } from '../../lambdas/webhook/signature';
+import type { HostConfig } from '../../repository-hosts/index';
 import { CLOUD_PULL_REQUEST, CLOUD_PULL_REQUEST_SLASH, CLOUD_PUSH, PUSH_COMMIT } from './bitbucket-payloads';
 import { useAwsHarness, WEBHOOK_SECRET } from './harness';
 

@@ -6,9 +6,9 @@
 
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ControlRequest } from '../../core/contract';
 import type { LocalHost } from '../../local/host';
 import { controlDirs, livingSupervisor } from '../../local/step-processes';
+import type { ControlRequest } from '../../vocabulary/contract';
 import { leftAlive, stepProcessesIn } from '../support/processes';
 import {
   closeHost,

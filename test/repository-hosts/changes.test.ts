@@ -2,8 +2,8 @@
 // followed, renames counted at both paths, and a list too long to be complete reported as unknown.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_CHANGED_FILES } from '../../aws/hosts/changes';
-import { createHost } from '../../aws/hosts/index';
+import { MAX_CHANGED_FILES } from '../../repository-hosts/changes';
+import { createHost } from '../../repository-hosts/index';
 import { type FakeHttp, startFakeHttp } from './fake-http';
 
 let server: FakeHttp;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createHost, parseHostConfig, statusKey } from '../../aws/hosts/index';
+import { createHost, parseHostConfig, statusKey } from '../../repository-hosts/index';
 import { type FakeHttp, startFakeHttp } from './fake-http';
 
 let server: FakeHttp;

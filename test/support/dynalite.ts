@@ -6,10 +6,10 @@
 
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
-import type { Clock } from '../../core/contract';
 import { type LocalDynamo, localDocumentClient, startDynalite } from '../../local/dynalite';
 import { createStore, type Store } from '../../store/store';
 import type { TableNames } from '../../store/tables';
+import type { Clock } from '../../vocabulary/contract';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CompileError, compile } from '../../statemachine/compiler/index';
+import { CompileError, compile } from '../../../statemachine/compiler/index';
 import { manySteps, parseFixture, planOf, planOfYaml } from './support';
 
 describe('compile-time limits', () => {

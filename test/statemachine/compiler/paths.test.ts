@@ -4,10 +4,10 @@
 // exercised by the engine's fault matrix; here only the definition is under test.
 
 import { describe, expect, it } from 'vitest';
-import type { ControlRequest } from '../../core/contract';
-import { localExecutionInput, startExecution } from '../../local/engine';
-import { TaskTokens } from '../../local/tokens';
-import type { Plan } from '../../statemachine/compiler/plan';
+import { localExecutionInput, startExecution } from '../../../local/engine';
+import { TaskTokens } from '../../../local/tokens';
+import type { Plan } from '../../../statemachine/compiler/plan';
+import type { ControlRequest } from '../../../vocabulary/contract';
 import { planOf } from './support';
 
 interface Script {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RUN_STATES } from '../../statemachine/compiler/index';
-import { type AslDefinition, type AslState, RESOURCES } from '../../statemachine/compiler/plan';
+import { RUN_STATES } from '../../../statemachine/compiler/index';
+import { type AslDefinition, type AslState, RESOURCES } from '../../../statemachine/compiler/plan';
 import { planOf, planOfYaml } from './support';
 
 type State = AslState & {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CompileInput, compile } from '../../statemachine/compiler/index';
-import type { Plan } from '../../statemachine/compiler/plan';
-import { findPipeline, parsePipelineFile } from '../../statemachine/language/index';
+import { type CompileInput, compile } from '../../../statemachine/compiler/index';
+import type { Plan } from '../../../statemachine/compiler/plan';
+import { findPipeline, parsePipelineFile } from '../../../statemachine/language/index';
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures');
 

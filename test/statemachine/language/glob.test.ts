@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareSpecificity, expandBraces, matchGlob } from '../../statemachine/language/glob';
+import { compareSpecificity, expandBraces, matchGlob } from '../../../statemachine/language/glob';
 
 describe('glob matching as Bitbucket reads branch patterns', () => {
   it.each([

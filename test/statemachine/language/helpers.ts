@@ -4,7 +4,7 @@ import {
   type PipelineFile,
   parsePipelineFile,
   type ReadResult,
-} from '../../statemachine/language/index';
+} from '../../../statemachine/language/index';
 
 /** Strips the common indentation of a template literal, so YAML can be written inline and indented. */
 export function yaml(strings: TemplateStringsArray, ...values: unknown[]): string {

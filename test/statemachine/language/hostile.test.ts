@@ -1,7 +1,7 @@
 // Hostile input: each gets one clear diagnostic, never an exception, a hang or a crash. Bounds on
 // time are vitest's timeout; speed itself is measured in bench/language.bench.ts.
 import { describe, expect, it } from 'vitest';
-import { LIMITS } from '../../statemachine/language/index';
+import { LIMITS } from '../../../statemachine/language/index';
 import { errors, message, parse } from './helpers';
 
 const ok = 'pipelines:\n  default:\n    - step:\n        script: [make]\n';

@@ -1,6 +1,6 @@
 // The typed model built from valid files: every documented form of every key.
 import { describe, expect, it } from 'vitest';
-import { type Parallel, type Stage, type Step, stepsOf } from '../../statemachine/language/index';
+import { type Parallel, type Stage, type Step, stepsOf } from '../../../statemachine/language/index';
 import { valid, yaml } from './helpers';
 
 const only = (text: string): Step => {

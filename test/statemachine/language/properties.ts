@@ -1,4 +1,4 @@
-// Property tests of the language, shared by the normal run (test/language/properties.test.ts,
+// Property tests of the language, shared by the normal run (test/statemachine/language/properties.test.ts,
 // 10,000 cases in all) and `npm run fuzz` (test/fuzz/language.test.ts, FINALE_FUZZ_RUNS cases).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,7 +12,7 @@ import {
   type Step,
   selectPipeline,
   stepsOf,
-} from '../../statemachine/language/index';
+} from '../../../statemachine/language/index';
 
 /** How the cases of one run are shared between the properties (fractions of the total). */
 export const SHARE = {
@@ -35,7 +35,7 @@ export function corpusSeeds(): string[] {
 
 /** The repository's own pipeline files: seeds that need nothing beside the repository. */
 export function repositorySeeds(): string[] {
-  const fixtures = resolve('test/compiler/fixtures');
+  const fixtures = resolve('test/statemachine/compiler/fixtures');
   const examples = resolve('examples');
   return [
     ...readdirSync(fixtures)

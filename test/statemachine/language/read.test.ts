@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../core/errors';
-import { readPipelineFile } from '../../statemachine/language/index';
+import { readPipelineFile } from '../../../statemachine/language/index';
+import { UsageError } from '../../../vocabulary/errors';
 import { brief } from './helpers';
 
 let dir: string;

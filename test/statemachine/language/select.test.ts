@@ -5,7 +5,7 @@ import {
   type PipelineFile,
   selectPipeline,
   type TriggerEvent,
-} from '../../statemachine/language/index';
+} from '../../../statemachine/language/index';
 import { valid, yaml } from './helpers';
 
 const file = valid(yaml`

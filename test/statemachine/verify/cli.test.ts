@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { finale } from '../cli/support';
+import { finale } from '../../cli/support';
 import { FIXTURES } from '../compiler/support';
 
 const dir = mkdtempSync(join(tmpdir(), 'finale-verify-'));

@@ -2,14 +2,14 @@
 // and which are provably present where.
 
 import { describe, expect, it } from 'vitest';
-import type { AslDefinition, AslState } from '../../statemachine/compiler/plan';
-import { RESOURCES } from '../../statemachine/compiler/plan';
-import { CONTROL_RESULT_FIELDS } from '../../statemachine/verify/contract';
-import { ANY_ERROR, catcherFor, raisedBy } from '../../statemachine/verify/errors';
-import { buildGraph, type Catcher } from '../../statemachine/verify/graph';
-import { parsePath, pathsReadBy } from '../../statemachine/verify/jsonpath';
-import { analyzePaths, executionInputShape } from '../../statemachine/verify/paths';
-import { lookup, type Shape } from '../../statemachine/verify/shape';
+import type { AslDefinition, AslState } from '../../../statemachine/compiler/plan';
+import { RESOURCES } from '../../../statemachine/compiler/plan';
+import { CONTROL_RESULT_FIELDS } from '../../../statemachine/verify/contract';
+import { ANY_ERROR, catcherFor, raisedBy } from '../../../statemachine/verify/errors';
+import { buildGraph, type Catcher } from '../../../statemachine/verify/graph';
+import { parsePath, pathsReadBy } from '../../../statemachine/verify/jsonpath';
+import { analyzePaths, executionInputShape } from '../../../statemachine/verify/paths';
+import { lookup, type Shape } from '../../../statemachine/verify/shape';
 import { planOf } from '../compiler/support';
 
 const catcher = (...errorEquals: string[]): Catcher => ({ errorEquals, next: 'X', resultPath: null });

@@ -1,10 +1,10 @@
 // Mutations of compiled plans, each of which breaks a property the verifier proves: a deep copy of the
 // plan with one change, the state the change was made to, and the property it breaks.
 
-import { FINAL_STEP_PREFIX, RUN_STATES } from '../../statemachine/compiler/index';
-import type { AslState, Plan } from '../../statemachine/compiler/plan';
-import { RESOURCES } from '../../statemachine/compiler/plan';
-import type { Property } from '../../statemachine/verify/index';
+import { FINAL_STEP_PREFIX, RUN_STATES } from '../../../statemachine/compiler/index';
+import type { AslState, Plan } from '../../../statemachine/compiler/plan';
+import { RESOURCES } from '../../../statemachine/compiler/plan';
+import type { Property } from '../../../statemachine/verify/index';
 
 export interface Mutant {
   readonly kind: MutationKind;

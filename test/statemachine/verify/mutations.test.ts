@@ -3,14 +3,14 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RUN_STATES } from '../../statemachine/compiler/index';
-import type { Plan } from '../../statemachine/compiler/plan';
+import { RUN_STATES } from '../../../statemachine/compiler/index';
+import type { Plan } from '../../../statemachine/compiler/plan';
 import {
   formatCounterexample,
   type Property,
   type Verdict,
   verifyPlan,
-} from '../../statemachine/verify/index';
+} from '../../../statemachine/verify/index';
 import { planOf } from '../compiler/support';
 import { allStates, finalUnit, MUTATIONS, type MutationKind, mutate, targets } from './mutate';
 import { OWN_PLANS } from './support';

@@ -3,13 +3,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { compile } from '../../statemachine/compiler/index';
-import type { Plan } from '../../statemachine/compiler/plan';
-import { parsePipelineFile } from '../../statemachine/language/index';
-import { formatCounterexample, type Verdict } from '../../statemachine/verify/index';
+import { compile } from '../../../statemachine/compiler/index';
+import type { Plan } from '../../../statemachine/compiler/plan';
+import { parsePipelineFile } from '../../../statemachine/language/index';
+import { formatCounterexample, type Verdict } from '../../../statemachine/verify/index';
 import { FIXTURES } from '../compiler/support';
 
-const EXAMPLES = join(import.meta.dirname, '../../examples');
+const EXAMPLES = join(import.meta.dirname, '../../../examples');
 
 export const OWN_FILES: readonly string[] = [
   ...readdirSync(EXAMPLES).map((dir) => join(EXAMPLES, dir, 'bitbucket-pipelines.yml')),

@@ -2,7 +2,7 @@
 // pipeline in well under a second.
 
 import { describe, expect, it } from 'vitest';
-import { verifyPlan } from '../../statemachine/verify/index';
+import { verifyPlan } from '../../../statemachine/verify/index';
 import { manySteps, planOfYaml } from '../compiler/support';
 import { expectVerified, OWN_FILES, OWN_PLANS } from './support';
 
