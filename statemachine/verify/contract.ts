@@ -1,9 +1,10 @@
 // What Finale's control function always returns, per action: the fields of `Payload` in a
 // `lambda:invoke` result that a definition may read without risking States.Runtime.
 //
-// The table is checked against vocabulary/contract.ts ControlResults by its type: each entry may list only
-// fields that every variant of that action's result has and that none has as optional. Listing fewer
-// is safe (the prover then proves less); listing one that may be absent does not compile.
+// The table is checked against vocabulary/contract.ts ControlResults by its type: each entry may
+// list only fields that every variant of that action's result has and that none has as optional.
+// Listing fewer is safe (the prover then proves less); listing one that may be absent does not
+// compile.
 
 import type { ControlResults } from '../../vocabulary/contract';
 
