@@ -1,14 +1,13 @@
 // zod issues → diagnostics at the YAML position of the offending key or value, worded for people
 // who write pipeline files rather than for people who write schemas.
 import type * as z from 'zod/mini';
+import { CONTEXT_MARK, KNOWN_KEYS } from './declare';
 import type { DiagnosticSink } from './diagnostics';
-import { CONTEXT_MARK, KNOWN_KEYS } from './schema';
 import { nearest } from './suggest';
 import type { Path, SourceTree } from './tree';
 
 type Issue = z.core.$ZodIssue;
 
-const STEP_KEYS = KNOWN_KEYS.get('step') ?? [];
 // Rules about a whole mapping point at the key that holds it.
 const KEY_CODES = new Set([
   'script-required',
@@ -19,8 +18,14 @@ const KEY_CODES = new Set([
   'changesets-empty',
 ]);
 
-export function reportIssues(issues: readonly Issue[], tree: SourceTree, sink: DiagnosticSink): void {
-  for (const issue of issues) reportIssue(issue, [], tree, sink);
+/** Reports issues found at `path` (the root when absent). */
+export function reportIssues(
+  issues: readonly Issue[],
+  tree: SourceTree,
+  sink: DiagnosticSink,
+  path: Path = [],
+): void {
+  for (const issue of issues) reportIssue(issue, path, tree, sink);
 }
 
 function reportIssue(issue: Issue, prefix: Path, tree: SourceTree, sink: DiagnosticSink): void {
@@ -62,6 +67,7 @@ function contextOf(message: string): string {
 
 function unknownKey(key: string, path: Path, context: string, tree: SourceTree, sink: DiagnosticSink): void {
   const at = tree.locate([...path, key], 'key');
+  const STEP_KEYS = KNOWN_KEYS.get('step') ?? [];
   if (context === 'pipeline item' && STEP_KEYS.includes(key)) {
     sink.error(
       at,

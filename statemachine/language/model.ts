@@ -1,5 +1,7 @@
 // The typed model of a bitbucket-pipelines.yml file. Everything after parsing reads this model,
 // never the YAML (act's planner/runner split). Field names follow Bitbucket's keys in camelCase.
+import type * as z from 'zod/mini';
+import type * as schema from './schema';
 
 /** 1-based line and column of the node a model value came from. */
 export interface Position {
@@ -10,145 +12,32 @@ export interface Position {
 export const STEP_SIZES = ['1x', '2x', '4x', '8x', '16x', '32x'] as const;
 export type StepSize = (typeof STEP_SIZES)[number];
 
-export interface ImageRef {
-  readonly name: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly email?: string;
-  readonly aws?: { readonly accessKey?: string; readonly secretKey?: string; readonly oidcRole?: string };
-  readonly runAsUser?: number;
-  readonly at: Position;
-}
-
-export interface CloneSettings {
-  readonly enabled?: boolean;
-  /** A number of commits, or 'full'. */
-  readonly depth?: number | 'full';
-  readonly lfs?: boolean;
-  readonly skipSslVerify?: boolean;
-  readonly at: Position;
-}
-
-export interface GlobalOptions {
-  readonly maxTime?: number;
-  readonly size?: StepSize;
-  readonly docker?: boolean;
-  readonly at: Position;
-}
-
-export interface CacheDefinition {
-  readonly name: string;
+// The model's nodes are what schema.ts builds; their keys and comments are written there, once.
+type Node<T extends z.core.$ZodType> = z.output<T>;
+export type ImageRef = Node<typeof schema.imageObject>;
+export type CloneSettings = Node<typeof schema.clone>;
+export type PipelineFile = Node<typeof schema.file> & {
+  /** The path the file was read from, as given; used in every diagnostic. */
   readonly path: string;
-  /** Keyed caches: the cache is invalidated when these files change. */
-  readonly keyFiles?: readonly string[];
-  readonly at: Position;
-}
-
-export interface ServiceDefinition {
-  readonly name: string;
-  readonly image?: ImageRef;
-  readonly memory?: number;
-  readonly type?: string;
-  readonly variables?: Readonly<Record<string, string>>;
-  readonly at: Position;
-}
-
-export type ScriptEntry =
-  | { readonly kind: 'command'; readonly text: string; readonly at: Position }
-  | {
-      readonly kind: 'pipe';
-      readonly pipe: string;
-      readonly variables: Readonly<Record<string, unknown>>;
-      readonly at: Position;
-    };
-
-export interface ArtifactUpload {
-  readonly name: string;
-  readonly paths: readonly string[];
-  readonly type?: string;
-  readonly depth?: number;
-  /** Globs left out of the upload. */
-  readonly ignorePaths?: readonly string[];
-  /** When the upload happens (Bitbucket's `capture-on`), as written. */
-  readonly captureOn?: string;
-}
-
-export interface ArtifactSettings {
-  /** Globs (relative to the clone directory) kept for later steps. */
-  readonly paths: readonly string[];
-  /** true: download all earlier artifacts (Bitbucket's default); false: none; a list: those named uploads. */
-  readonly download: boolean | readonly string[];
-  readonly upload: readonly ArtifactUpload[];
-  readonly at: Position;
-}
-
-export interface ChangesetCondition {
-  readonly includePaths: readonly string[];
-  readonly excludePaths: readonly string[];
-  readonly at: Position;
-}
+};
+export type GlobalOptions = NonNullable<PipelineFile['options']>;
+export type CacheDefinition = PipelineFile['definitions']['caches'][number];
+export type ServiceDefinition = PipelineFile['definitions']['services'][number];
+/** In the order they are written. */
+export type Pipeline = PipelineFile['pipelines'][number];
+export type PipelineItem = Pipeline['items'][number];
+export type CustomVariable = Pipeline['variables'][number];
+export type Step = Extract<PipelineItem, { kind: 'step' | 'final' }>;
+export type Parallel = Extract<PipelineItem, { kind: 'parallel' }>;
+export type Stage = Extract<PipelineItem, { kind: 'stage' }>;
+export type ScriptEntry = Step['script'][number];
+export type ArtifactSettings = NonNullable<Step['artifacts']>;
+export type ArtifactUpload = ArtifactSettings['upload'][number];
+export type ChangesetCondition = NonNullable<Step['condition']>;
+export type ChildPipeline = NonNullable<Step['child']>;
+export type OnFail = NonNullable<Step['onFail']>;
 
 export type Trigger = 'automatic' | 'manual';
-
-/** A child pipeline step (`type: pipeline`): it starts the custom pipeline `custom` instead of a script. */
-export interface ChildPipeline {
-  readonly custom: string;
-  readonly inputVariables: Readonly<Record<string, string>>;
-  readonly at: Position;
-}
-
-export type OnFail =
-  | { readonly strategy: 'fail' | 'ignore'; readonly at: Position }
-  | { readonly strategy: 'retry'; readonly maxRetryCount: number; readonly at: Position };
-
-export interface Step {
-  /** 'final' for the `- final:` item; everything else is 'step'. */
-  readonly kind: 'step' | 'final';
-  readonly name?: string;
-  readonly script: readonly ScriptEntry[];
-  readonly afterScript: readonly ScriptEntry[];
-  readonly image?: ImageRef;
-  readonly caches: readonly string[];
-  readonly artifacts?: ArtifactSettings;
-  readonly services: readonly string[];
-  readonly size?: StepSize;
-  /** Minutes, 1–720. */
-  readonly maxTime?: number;
-  readonly deployment?: string;
-  /** Bitbucket's `environment`: the environment's variables and permissions, without a deployment lock. */
-  readonly environment?: string;
-  readonly concurrencyGroup?: string;
-  readonly trigger: Trigger;
-  readonly condition?: ChangesetCondition;
-  /** Set for a child pipeline step; its script is then empty. Finale does not run child pipelines. */
-  readonly child?: ChildPipeline;
-  readonly oidc?: boolean;
-  readonly runsOn: readonly string[];
-  readonly clone?: CloneSettings;
-  readonly failFast?: boolean;
-  readonly onFail?: OnFail;
-  readonly outputVariables: readonly string[];
-  readonly at: Position;
-}
-
-export interface Parallel {
-  readonly kind: 'parallel';
-  readonly failFast: boolean;
-  readonly steps: readonly Step[];
-  readonly at: Position;
-}
-
-export interface Stage {
-  readonly kind: 'stage';
-  readonly name?: string;
-  readonly deployment?: string;
-  readonly trigger: Trigger;
-  readonly condition?: ChangesetCondition;
-  readonly steps: readonly Step[];
-  readonly at: Position;
-}
-
-export type PipelineItem = Step | Parallel | Stage;
 
 export type SelectorKind = 'default' | 'branches' | 'tags' | 'bookmarks' | 'pull-requests' | 'custom';
 
@@ -158,45 +47,6 @@ export interface PipelineSelector {
   readonly pattern?: string;
   /** pull-requests only: the destination branch glob under `destinations:`. */
   readonly destination?: string;
-}
-
-export interface CustomVariable {
-  readonly name: string;
-  readonly default?: string;
-  readonly allowedValues?: readonly string[];
-  readonly description?: string;
-  readonly at: Position;
-}
-
-export interface Pipeline {
-  /**
-   * `default`, `branches:<glob>`, `tags:<glob>`, `bookmarks:<glob>`, `pull-requests:<glob>`,
-   * `pull-requests:<source glob>:<destination glob>` (under `destinations:`), `custom:<name>`.
-   */
-  readonly key: string;
-  readonly selector: PipelineSelector;
-  readonly items: readonly PipelineItem[];
-  /** Only custom pipelines declare variables. */
-  readonly variables: readonly CustomVariable[];
-  /** Set for `import: repo:ref:name`: the steps live in another repository and `items` is empty. */
-  readonly importFrom?: string;
-  readonly at: Position;
-}
-
-export interface PipelineFile {
-  /** The path the file was read from, as given; used in every diagnostic. */
-  readonly path: string;
-  readonly image?: ImageRef;
-  readonly clone?: CloneSettings;
-  readonly options?: GlobalOptions;
-  readonly definitions: {
-    readonly caches: readonly CacheDefinition[];
-    readonly services: readonly ServiceDefinition[];
-  };
-  /** In the order they are written. */
-  readonly pipelines: readonly Pipeline[];
-  /** `definitions.pipelines`: shared with other repositories (`export: true`); no trigger selects them. */
-  readonly sharedPipelines?: readonly Pipeline[];
 }
 
 export interface Diagnostic {

@@ -1,16 +1,17 @@
 // Text → model and diagnostics, in stages that each stop early on input the next cannot use:
 // raw checks → YAML → source tree → schema → model → cross-key rules.
 
-import { ModelBuilder } from './build';
+import * as z from 'zod/mini';
+import { itemOf, KNOWN_KEYS, keyOf, notesOf } from './declare';
 import { type DiagnosticSink, DiagnosticSink as Sink } from './diagnostics';
 import { reportIssues } from './issues';
 import { LIMITS } from './limits';
-import type { Pipeline, PipelineFile, Position, ReadResult, SelectorKind } from './model';
+import type { PipelineFile, Position, ReadResult } from './model';
 import { RULES, type RuleContext } from './rules/index';
-import { DEFINITION_KEYS, file as fileSchema, KNOWN_KEYS, TOP_LEVEL_KEYS } from './schema';
+import { file as fileSchema } from './schema';
 import { checkText } from './source';
 import { nearest } from './suggest';
-import { buildTree, type Path, type SourceTree, type Value } from './tree';
+import { buildTree, type SourceTree, type Value } from './tree';
 import { UNSUPPORTED } from './unsupported';
 import { parseYaml } from './yaml';
 
@@ -66,108 +67,35 @@ function validate(root: Mapping, tree: SourceTree, sink: DiagnosticSink): Pipeli
   extraKeys(root, TOP_LEVEL_KEYS, 'the top level', tree, sink);
   const definitions = isMapping(root.definitions) ? root.definitions : undefined;
   if (definitions) extraKeys(definitions, DEFINITION_KEYS, '`definitions`', tree, sink);
-  if (isMapping(root.labels))
-    sink.warning(tree.locate(['labels'], 'key'), 'unsupported-labels', UNSUPPORTED.labels());
 
-  const parsed = fileSchema.safeParse(root);
-  const badPaths = parsed.success ? [] : parsed.error.issues.map((i) => i.path.map(String).join('\u0000'));
-  if (!parsed.success) reportIssues(parsed.error.issues, tree, sink);
-  const clean = (path: Path): boolean => {
-    const prefix = path.map(String).join('\u0000');
-    return !badPaths.some(
-      (bad) => bad === prefix || bad.startsWith(`${prefix}\u0000`) || prefix.startsWith(`${bad}\u0000`),
-    );
-  };
-
-  const builder = new ModelBuilder(tree, sink);
-  const image = clean(['image']) ? builder.image(root, 'image') : undefined;
-  const clone = clean(['clone']) ? builder.clone(root, 'clone') : undefined;
-  const options = clean(['options']) ? builder.options(root, 'options') : undefined;
-  const caches = definitions && clean(['definitions', 'caches']) ? builder.caches(definitions) : [];
-  const services = definitions && clean(['definitions', 'services']) ? builder.services(definitions) : [];
-
-  const pipelines: Pipeline[] = [];
-  const sections = isMapping(root.pipelines) ? root.pipelines : {};
-  const build = (
-    container: Mapping,
-    name: string,
-    path: Path,
-    kind: SelectorKind,
-    pattern?: string,
-    destination?: string,
-  ) => {
-    if (!clean(path)) return;
-    const { selector, key } = builder.selector(kind, pattern, destination);
-    pipelines.push(builder.pipeline(container, name, path, selector, key));
-  };
-  for (const section of tree.keys(sections)) {
-    const value = sections[section];
-    const path = ['pipelines', section];
-    if (section === 'default') {
-      build(sections, 'default', path, 'default');
-      continue;
-    }
-    if (!isMapping(value) || !isSelector(section)) continue;
-    for (const pattern of tree.keys(value)) {
-      const entry = value[pattern];
-      if (section === 'pull-requests' && isMapping(entry) && isMapping(entry.destinations)) {
-        const destinations = entry.destinations;
-        for (const destination of tree.keys(destinations)) {
-          build(
-            destinations,
-            destination,
-            [...path, pattern, 'destinations', destination],
-            section,
-            pattern,
-            destination,
-          );
-        }
-        continue;
-      }
-      build(value, pattern, [...path, pattern], section, pattern);
-    }
+  // Every part of the file is isolated, so the file as a whole always parses; its notes hold the
+  // problems of the parts that did not and the warnings of those that did.
+  const parsed = z.safeParse(fileSchema, root);
+  if (!parsed.success) {
+    reportIssues(parsed.error.issues, tree, sink);
+    return undefined;
   }
-
-  const shared: Pipeline[] = [];
-  if (definitions && isMapping(definitions.pipelines)) {
-    sink.warning(tree.locate(['definitions', 'pipelines'], 'key'), 'shared-pipelines', UNSUPPORTED.shared());
-    const sharedPipelines = definitions.pipelines;
-    for (const name of tree.keys(sharedPipelines)) {
-      const path = ['definitions', 'pipelines', name];
-      if (!clean(path)) continue;
-      shared.push(
-        builder.pipeline(sharedPipelines, name, path, { kind: 'custom', pattern: name }, `shared:${name}`),
-      );
-    }
+  for (const note of notesOf(parsed.data)) {
+    if (note.kind === 'warning') sink.warning(note.at, note.code, note.message);
+    else reportIssues(note.issues, tree, sink, note.path);
   }
+  const model = parsed.data;
 
   const context: RuleContext = {
     sink,
-    keyAt: (object, key) => builder.keyOf(object, key),
-    itemAt: (object, key, index) => builder.itemAt(object, key, index),
-    definedServices: new Set(services.map((s) => s.name)),
-    definedCaches: new Set(caches.map((c) => c.name)),
+    keyAt: keyOf,
+    itemAt: itemOf,
+    definedServices: new Set(model.definitions.services.map((s) => s.name)),
+    definedCaches: new Set(model.definitions.caches.map((c) => c.name)),
     customPipelines: new Set(
-      pipelines.filter((p) => p.selector.kind === 'custom').map((p) => p.selector.pattern as string),
+      model.pipelines.flatMap((p) => (p.selector.kind === 'custom' ? [p.selector.pattern ?? ''] : [])),
     ),
   };
-  for (const pipeline of [...pipelines, ...shared]) for (const rule of RULES) rule(pipeline, context);
+  for (const pipeline of [...model.pipelines, ...(model.sharedPipelines ?? [])])
+    for (const rule of RULES) rule(pipeline, context);
 
   if (sink.hasErrors) return undefined;
-  return {
-    path: sink.file,
-    ...(image && { image }),
-    ...(clone && { clone }),
-    ...(options && { options }),
-    definitions: { caches, services },
-    pipelines,
-    ...(shared.length > 0 && { sharedPipelines: shared }),
-  };
-}
-
-const SELECTORS = new Set(['branches', 'tags', 'bookmarks', 'pull-requests', 'custom']);
-function isSelector(section: string): section is Exclude<SelectorKind, 'default'> {
-  return SELECTORS.has(section);
+  return { path: sink.file, ...model };
 }
 
 function isMapping(value: Value | undefined): value is Mapping {
@@ -175,6 +103,8 @@ function isMapping(value: Value | undefined): value is Mapping {
 }
 
 const PIPELINE_SECTIONS = KNOWN_KEYS.get('pipelines') ?? [];
+const TOP_LEVEL_KEYS = KNOWN_KEYS.get('the top level') ?? [];
+const DEFINITION_KEYS = KNOWN_KEYS.get('definitions') ?? [];
 
 // Keys Bitbucket does not know. A key that only holds anchors is a common way to share YAML and
 // Bitbucket accepts it; anything else is a mistake, reported with the nearest known key.

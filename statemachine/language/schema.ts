@@ -1,27 +1,31 @@
-// The shape of a bitbucket-pipelines.yml, as a zod schema over the plain values of the source tree.
-// Single-value rules (ranges, allowed values) live here with a stable code in `params.code`; rules
-// that look at several places at once are in rules/. Null means "not set" for optional keys, as in
-// Bitbucket, where `deployment:` left empty is allowed.
+// The shape of a bitbucket-pipelines.yml, declared once: each key's schema validates it and builds
+// its part of the typed model (see declare.ts); model.ts names the results. Single-value rules
+// (ranges, allowed values) live here with a stable code in `params.code`; rules that look at several
+// places at once are in rules/. Null means "not set" for optional keys, as in Bitbucket, where
+// `deployment:` left empty is allowed.
 // zod/mini rather than zod: its functions tree-shake, so the webhook Lambda does not carry all of zod.
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import {
+  amend,
+  type Finish,
+  isolated,
+  list,
+  listAs,
+  mapping,
+  mappingAs,
+  type Origin,
+  record,
+  scalar,
+  warned,
+} from './declare';
 import { BITBUCKET } from './limits';
+import type { PipelineSelector, Position, SelectorKind } from './model';
 import { STEP_SIZES } from './model';
+import { UNSUPPORTED } from './unsupported';
 
 // zod/mini sets no locale; issues.ts words the rest, but falls back to zod's English message.
 z.config(en());
-
-/** Known keys per context, for "did you mean …?" on unknown keys. */
-export const KNOWN_KEYS = new Map<string, readonly string[]>();
-/** Marks the message of an unknown-key issue with the context it happened in. */
-export const CONTEXT_MARK = 'context:';
-
-function strict<T extends z.core.$ZodLooseShape>(context: string, shape: T) {
-  KNOWN_KEYS.set(context, Object.keys(shape));
-  return z.strictObject(shape, {
-    error: (issue) => (issue.code === 'unrecognized_keys' ? `${CONTEXT_MARK}${context}` : undefined),
-  });
-}
 
 /**
  * A refinement raising a custom issue with a stable code. Rules over a whole mapping run even when
@@ -36,190 +40,288 @@ function rule<T>(code: string, check: (value: T) => boolean, message: (value: T)
   });
 }
 
+/** A rule over a whole mapping: it sees whatever its keys hold, parsed or not. */
+function mappingRule(code: string, check: (value: Record<string, unknown>) => boolean, message: string) {
+  return rule<Readonly<Record<string, unknown>>>(
+    code,
+    (v) => typeof v !== 'object' || v === null || check(v),
+    () => message,
+    true,
+  );
+}
+
 const show = (value: unknown): string => (typeof value === 'string' ? `"${value}"` : JSON.stringify(value));
 
-type Text = string | number | boolean;
-
-// Text: YAML reads `1.10`, `on` or `2024-01-01` as other types; the builder uses the text as written.
-const text = z.union([z.string(), z.number(), z.boolean()]);
+// Text: YAML reads `1.10`, `on` or `2024-01-01` as other types; the model keeps the text as written.
+const text = z.pipe(z.union([z.string(), z.number(), z.boolean()]), z.transform(String));
 const nonEmptyText = text.check(
-  rule<Text>(
+  rule<string>(
     'empty-value',
-    (v) => String(v).trim() !== '',
+    (v) => v.trim() !== '',
     () => 'must not be empty',
   ),
 );
-const textList = z.array(text);
+const texts = list(text);
 const bool = z.boolean();
-const nonEmptyList = <T extends z.core.SomeType>(element: T) => z.array(element).check(z.minLength(1));
 
-const maxTime = z.number().check(
-  rule<number>(
-    'max-time-range',
-    (v) => Number.isInteger(v) && v >= BITBUCKET.maxTime.min && v <= BITBUCKET.maxTime.max,
-    (v) =>
-      `\`max-time\` must be a whole number of minutes from ${BITBUCKET.maxTime.min} to ${BITBUCKET.maxTime.max}, not ${v}`,
-  ),
-);
-
-const size = text.check(
-  rule<Text>(
-    'step-size',
-    (v) => (STEP_SIZES as readonly string[]).includes(String(v)),
-    (v) => `\`size\` must be one of ${STEP_SIZES.join(', ')}, not ${show(v)}`,
-  ),
-);
-
-const trigger = text.check(
-  rule<Text>(
-    'trigger-value',
-    (v) => v === 'manual' || v === 'automatic',
-    (v) => `\`trigger\` must be manual or automatic, not ${show(v)}`,
-  ),
-);
-
-const imageObject = strict('image', {
-  name: nonEmptyText,
-  username: z.nullish(text),
-  password: z.nullish(text),
-  email: z.nullish(text),
-  'run-as-user': z.nullish(z.number().check(z.int())),
-  aws: z.nullish(
-    strict('image aws', {
-      'access-key': z.nullish(text),
-      'secret-key': z.nullish(text),
-      'oidc-role': z.nullish(text),
+/** Text that must be one of `values`; the model has the narrow type. */
+function oneOf<const V extends string>(
+  values: readonly V[],
+  code: string,
+  message: (value: unknown) => string,
+) {
+  return z.pipe(
+    text,
+    z.custom<V>((v) => values.some((value) => value === v), {
+      error: (issue) => message(issue.input),
+      params: { code },
     }),
-  ),
-});
-export const image = z.union([nonEmptyText, imageObject]);
+  );
+}
 
-export const clone = strict('clone', {
-  enabled: z.nullish(bool),
-  depth: z.nullish(
-    z.union([z.number(), z.string()]).check(
-      rule<number | string>(
-        'clone-depth',
-        (v) => v === 'full' || (typeof v === 'number' && Number.isInteger(v) && v >= 1),
-        (v) => `\`depth\` must be a number of commits (1 or more) or "full", not ${show(v)}`,
-      ),
+const wholeNumberIn = (code: string, key: string, range: { min: number; max: number }, unit = '') =>
+  z.number().check(
+    rule<number>(
+      code,
+      (v) => Number.isInteger(v) && v >= range.min && v <= range.max,
+      (v) => `\`${key}\` must be a whole number${unit} from ${range.min} to ${range.max}, not ${v}`,
+    ),
+  );
+
+const maxTime = wholeNumberIn('max-time-range', 'max-time', BITBUCKET.maxTime, ' of minutes');
+
+const size = oneOf(
+  STEP_SIZES,
+  'step-size',
+  (v) => `\`size\` must be one of ${STEP_SIZES.join(', ')}, not ${show(v)}`,
+);
+
+const trigger = oneOf(
+  ['manual', 'automatic'],
+  'trigger-value',
+  (v) => `\`trigger\` must be manual or automatic, not ${show(v)}`,
+);
+
+// --- images, clone, runtime ---------------------------------------------------------------------
+
+const imageAws = mappingAs(
+  'image aws',
+  {
+    'access-key': z.nullish(text),
+    'secret-key': z.nullish(text),
+    'oidc-role': z.nullish(text),
+  },
+  ({ at: _at, ...aws }) => aws,
+);
+
+export const imageObject = mappingAs(
+  'image',
+  {
+    name: nonEmptyText,
+    username: z.nullish(text),
+    password: z.nullish(text),
+    email: z.nullish(text),
+    'run-as-user': z.nullish(z.number().check(z.int())),
+    aws: z.nullish(imageAws),
+  },
+  // An image is placed where its value starts, written as a mapping or as a name.
+  (image, origin) => ({ ...image, at: origin.start }),
+);
+type ImageRef = z.output<typeof imageObject>;
+const image = z.union([scalar(nonEmptyText, (name, at): ImageRef => ({ name, at })), imageObject]);
+
+const cloneDepth = z.pipe(
+  z.union([z.number(), z.string()]).check(
+    rule<number | string>(
+      'clone-depth',
+      (v) => v === 'full' || (typeof v === 'number' && Number.isInteger(v) && v >= 1),
+      (v) => `\`depth\` must be a number of commits (1 or more) or "full", not ${show(v)}`,
     ),
   ),
+  z.transform((v): number | 'full' => (typeof v === 'number' ? v : 'full')),
+);
+
+const ignoredCloneOption = <S extends z.core.$ZodType>(key: string, schema: S) =>
+  warned(z.nullish(schema), 'unsupported-clone-option', () => UNSUPPORTED.cloneOption(key));
+
+export const clone = mapping('clone', {
+  enabled: z.nullish(bool),
+  depth: z.nullish(cloneDepth),
   lfs: z.nullish(bool),
   'skip-ssl-verify': z.nullish(bool),
-  filter: z.nullish(text),
-  'sparse-checkout': z.nullish(
-    strict('sparse-checkout', {
+  filter: ignoredCloneOption('filter', text),
+  'sparse-checkout': ignoredCloneOption(
+    'sparse-checkout',
+    mapping('sparse-checkout', {
       enabled: z.nullish(bool),
       'cone-mode': z.nullish(bool),
-      patterns: z.nullish(textList),
+      patterns: z.nullish(texts),
     }),
   ),
-  strategy: z.nullish(text),
-  tags: z.nullish(bool),
+  strategy: ignoredCloneOption('strategy', text),
+  tags: ignoredCloneOption('tags', bool),
 });
 
-const runtime = strict('runtime', {
-  cloud: z.nullish(
-    strict('runtime cloud', {
-      arch: z.nullish(text),
-      'atlassian-ip-ranges': z.nullish(bool),
-      version: z.nullish(text),
+const runtime = warned(
+  z.nullish(
+    mapping('runtime', {
+      cloud: z.nullish(
+        mapping('runtime cloud', {
+          arch: z.nullish(text),
+          'atlassian-ip-ranges': z.nullish(bool),
+          version: z.nullish(text),
+        }),
+      ),
     }),
   ),
-});
+  'unsupported-runtime',
+  () => UNSUPPORTED.runtime(),
+);
 
-const pipe = strict('pipe', {
-  pipe: nonEmptyText,
-  variables: z.nullish(z.record(z.string(), z.nullable(z.union([text, textList])))),
-});
+const runsOn = warned(
+  z.nullish(
+    z.union([
+      scalar(nonEmptyText, (label) => [label]),
+      list(nonEmptyText, { nonEmpty: true }).check(
+        rule<unknown[]>(
+          'runs-on-labels',
+          (v) => v.length <= BITBUCKET.runsOnLabels.max,
+          (v) => `\`runs-on\` takes at most ${BITBUCKET.runsOnLabels.max} labels, not ${v.length}`,
+        ),
+      ),
+    ]),
+  ),
+  'unsupported-runs-on',
+  (labels) => UNSUPPORTED.runsOn(labels),
+);
+
+// --- scripts ------------------------------------------------------------------------------------
+
+const variableValues = (value: z.core.$ZodType) =>
+  z.nullish(
+    z.pipe(
+      record(z.nullable(value)),
+      // An empty value is the empty string, as in Bitbucket.
+      z.transform((values) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v ?? '']))),
+    ),
+  );
+
+const pipe = mappingAs(
+  'pipe',
+  { pipe: nonEmptyText, variables: variableValues(z.union([text, texts])) },
+  (p) => ({ kind: 'pipe' as const, pipe: p.pipe, variables: p.variables ?? {}, at: p.at }),
+);
 
 // A command is text; a mapping is a pipe. `- key: value` written by mistake reads as a mapping.
-const scriptItem = z.union([nonEmptyText, pipe]);
-const script = nonEmptyList(scriptItem);
+const script = list(
+  z.union([scalar(nonEmptyText, (command, at) => ({ kind: 'command' as const, text: command, at })), pipe]),
+  {
+    nonEmpty: true,
+    warn: {
+      code: 'unsupported-pipe',
+      message: (entry) => (entry.kind === 'pipe' ? UNSUPPORTED.pipe(entry.pipe) : undefined),
+    },
+  },
+);
 
-const artifactUpload = strict('artifact upload', {
+// --- artifacts, conditions, failures -----------------------------------------------------------
+
+const artifactUpload = mapping('artifact upload', {
   name: nonEmptyText,
   type: z.nullish(text),
-  paths: nonEmptyList(text),
+  paths: list(text, { nonEmpty: true }),
   depth: z.nullish(z.number().check(z.int(), z.positive())),
-  'ignore-paths': z.nullish(textList),
+  /** Globs left out of the upload. */
+  'ignore-paths': z.nullish(texts),
+  /** When the upload happens, as written. */
   'capture-on': z.nullish(text),
 });
 
 const artifacts = z.union([
-  textList,
-  strict('artifacts', {
-    download: z.nullish(z.union([bool, textList])),
-    paths: z.nullish(textList),
-    upload: z.nullish(z.array(artifactUpload)),
-  }),
+  listAs(text, (paths, origin) => ({ paths, download: true, upload: [], at: origin.at })),
+  mappingAs(
+    'artifacts',
+    {
+      // true: every earlier artifact (Bitbucket's default); false: none; a list: those named uploads.
+      download: z.nullish(z.union([bool, texts])),
+      paths: z.nullish(texts),
+      upload: z.nullish(list(artifactUpload)),
+    },
+    (a) => ({ paths: a.paths ?? [], download: a.download ?? true, upload: a.upload ?? [], at: a.at }),
+  ),
 ]);
 
-const changesets = strict('changesets', {
-  includePaths: z.nullish(textList),
-  excludePaths: z.nullish(textList),
-}).check(
-  rule<{ includePaths?: unknown; excludePaths?: unknown }>(
-    'changesets-empty',
-    (v) => v.includePaths != null || v.excludePaths != null,
-    () => '`changesets` needs `includePaths` or `excludePaths`',
-    true,
-  ),
+const changesets = mapping(
+  'changesets',
+  { includePaths: z.nullish(texts), excludePaths: z.nullish(texts) },
+  {
+    checks: [
+      mappingRule(
+        'changesets-empty',
+        (v) => v.includePaths != null || v.excludePaths != null,
+        '`changesets` needs `includePaths` or `excludePaths`',
+      ),
+    ],
+  },
 );
 
-const condition = strict('condition', {
-  changesets: z.nullish(changesets),
-  state: z.nullish(nonEmptyText),
-}).check(
-  rule<{ changesets?: unknown; state?: unknown }>(
-    'condition-empty',
-    (v) => v.changesets != null || v.state != null,
-    () => '`condition` needs `changesets` (or `state`)',
-    true,
-  ),
+const condition = mappingAs(
+  'condition',
+  {
+    changesets: z.nullish(changesets),
+    state: warned(z.nullish(nonEmptyText), 'unsupported-condition-state', () => UNSUPPORTED.conditionState()),
+  },
+  (c) => ({
+    includePaths: c.changesets?.includePaths ?? [],
+    excludePaths: c.changesets?.excludePaths ?? [],
+    at: c.at,
+  }),
+  {
+    checks: [
+      mappingRule(
+        'condition-empty',
+        (v) => v.changesets != null || v.state != null,
+        '`condition` needs `changesets` (or `state`)',
+      ),
+    ],
+  },
 );
 
-const onFail = strict('on-fail', {
-  strategy: text.check(
-    rule<Text>(
+const onFail = mappingAs(
+  'on-fail',
+  {
+    strategy: oneOf(
+      ['fail', 'ignore', 'retry'],
       'on-fail-strategy',
-      (v) => v === 'fail' || v === 'ignore' || v === 'retry',
       (v) => `\`strategy\` must be fail, ignore or retry, not ${show(v)}`,
     ),
-  ),
-  maxRetryCount: z.nullish(
-    z.number().check(
-      rule<number>(
-        'on-fail-retry-count',
-        (v) => Number.isInteger(v) && v >= BITBUCKET.maxRetryCount.min && v <= BITBUCKET.maxRetryCount.max,
-        (v) =>
-          `\`maxRetryCount\` must be a whole number from ${BITBUCKET.maxRetryCount.min} to ${BITBUCKET.maxRetryCount.max}, not ${v}`,
-      ),
-    ),
-  ),
-});
+    maxRetryCount: z.nullish(wholeNumberIn('on-fail-retry-count', 'maxRetryCount', BITBUCKET.maxRetryCount)),
+  },
+  (o) =>
+    o.strategy === 'retry'
+      ? { strategy: o.strategy, maxRetryCount: o.maxRetryCount ?? 1, at: o.at }
+      : { strategy: o.strategy, at: o.at },
+);
 
-const runsOn = z.union([
-  nonEmptyText,
-  nonEmptyList(nonEmptyText).check(
-    rule<unknown[]>(
-      'runs-on-labels',
-      (v) => v.length <= BITBUCKET.runsOnLabels.max,
-      (v) => `\`runs-on\` takes at most ${BITBUCKET.runsOnLabels.max} labels, not ${v.length}`,
-    ),
-  ),
-]);
+// --- steps --------------------------------------------------------------------------------------
 
-export const stepShape = {
+const stepShape = {
   name: z.nullish(text),
   script: z.nullish(script),
   'after-script': z.nullish(script),
   image: z.nullish(image),
-  caches: z.nullish(textList),
+  caches: warned(z.nullish(texts), 'unsupported-caches', (caches) =>
+    caches.length > 0 ? UNSUPPORTED.caches() : undefined,
+  ),
   artifacts: z.nullish(artifacts),
   services: z.nullish(
-    textList.check(
+    list(text, {
+      warn: {
+        code: 'unsupported-service',
+        message: (service) =>
+          service === 'docker' ? UNSUPPORTED.dockerService() : UNSUPPORTED.service(service),
+      },
+    }).check(
       rule<unknown[]>(
         'too-many-services',
         (v) => v.length <= BITBUCKET.maxServices,
@@ -228,222 +330,383 @@ export const stepShape = {
     ),
   ),
   size: z.nullish(size),
+  /** Minutes, 1–720. */
   'max-time': z.nullish(maxTime),
   deployment: z.nullish(nonEmptyText),
+  /** The environment's variables and permissions, without a deployment lock. */
   environment: z.nullish(nonEmptyText),
   'concurrency-group': z.nullish(nonEmptyText),
-  concurrency: z.nullish(strict('concurrency', { group: nonEmptyText })),
+  concurrency: z.nullish(mapping('concurrency', { group: nonEmptyText })),
   trigger: z.nullish(trigger),
   condition: z.nullish(condition),
-  oidc: z.nullish(bool),
-  'runs-on': z.nullish(runsOn),
-  runtime: z.nullish(runtime),
+  oidc: warned(z.nullish(bool), 'unsupported-oidc', (oidc) => (oidc ? UNSUPPORTED.oidc() : undefined)),
+  'runs-on': runsOn,
+  runtime,
   clone: z.nullish(clone),
   'fail-fast': z.nullish(bool),
   'on-fail': z.nullish(onFail),
-  'output-variables': z.nullish(textList),
+  'output-variables': z.nullish(texts),
   // A child pipeline step: `type: pipeline` starts the custom pipeline named by `custom`.
   type: z.nullish(
-    text.check(
-      rule<Text>(
-        'step-type',
-        (v) => v === 'pipeline',
-        (v) => `\`type\` can only be pipeline (a child pipeline step), not ${show(v)}`,
-      ),
+    oneOf(
+      ['pipeline'],
+      'step-type',
+      (v) => `\`type\` can only be pipeline (a child pipeline step), not ${show(v)}`,
     ),
   ),
   custom: z.nullish(nonEmptyText),
-  'input-variables': z.nullish(z.record(z.string(), z.nullable(text))),
+  'input-variables': variableValues(text),
 };
 
-type StepInput = { [K in keyof typeof stepShape]?: unknown };
-
-export const step = strict('step', stepShape).check(
-  // The check reads only `type` and `script`; run it even when other keys have problems.
-  rule<StepInput>(
+// The checks read only `type` and `script`; they run even when other keys have problems.
+const stepChecks = [
+  mappingRule(
     'script-required',
-    (v) => typeof v !== 'object' || v === null || v.type === 'pipeline' || v.script != null,
-    () => 'this step has no `script`; every step needs one',
-    true,
+    (v) => v.type === 'pipeline' || v.script != null,
+    'this step has no `script`; every step needs one',
   ),
-  rule<StepInput>(
+  mappingRule(
     'child-pipeline-custom',
-    (v) => typeof v !== 'object' || v === null || v.type !== 'pipeline' || v.custom != null,
-    () => 'a child pipeline step (`type: pipeline`) needs `custom`: the name of the custom pipeline to run',
-    true,
+    (v) => v.type !== 'pipeline' || v.custom != null,
+    'a child pipeline step (`type: pipeline`) needs `custom`: the name of the custom pipeline to run',
   ),
-);
+];
 
-/** An item with exactly one of the given keys. */
-function item(context: string, shape: Record<string, z.core.SomeType>) {
-  const keys = Object.keys(shape);
-  const optional = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, z.optional(v)]));
-  return strict(context, optional).check(
-    rule<Record<string, unknown>>(
-      'item-kind',
-      (v) => typeof v !== 'object' || v === null || keys.filter((k) => k in v).length === 1,
-      (v) => {
-        const present = keys.filter((k) => k in v);
-        return present.length === 0
-          ? `each entry here must be one of ${keys.map((k) => `\`${k}:\``).join(', ')}`
-          : `an entry holds one of ${present.map((k) => `\`${k}:\``).join(' and ')}, not several; start each with its own \`- \``;
-      },
-      true,
-    ),
-  );
+export const step = mappingAs(
+  'step',
+  stepShape,
+  ({ concurrency, type, custom, inputVariables, ...s }, origin) => {
+    const child =
+      type === 'pipeline'
+        ? { custom: custom ?? '', inputVariables: inputVariables ?? {}, at: origin.key('type') }
+        : undefined;
+    if (child) origin.warn(child.at, 'child-pipeline', UNSUPPORTED.childPipeline(child.custom));
+    const concurrencyGroup = s.concurrencyGroup ?? concurrency?.group;
+    return {
+      ...s,
+      // 'final' for the `- final:` item (set where the item is read); everything else is 'step'.
+      kind: 'step' as 'step' | 'final',
+      script: s.script ?? [],
+      afterScript: s.afterScript ?? [],
+      caches: s.caches ?? [],
+      services: s.services ?? [],
+      ...(concurrencyGroup !== undefined && { concurrencyGroup }),
+      trigger: s.trigger ?? 'automatic',
+      // Set for a child pipeline step; its script is then empty. Finale does not run child pipelines.
+      ...(child && { child }),
+      runsOn: s.runsOn ?? [],
+      outputVariables: s.outputVariables ?? [],
+    };
+  },
+  { checks: stepChecks },
+);
+type Step = z.output<typeof step>;
+
+/** The one value the item-kind rule lets through. */
+function only<T>(...values: (T | undefined)[]): T {
+  const present = values.filter((v): v is T => v !== undefined);
+  const [first] = present;
+  if (present.length !== 1 || first === undefined)
+    throw new Error(`an item holds ${present.length} entries past the item-kind rule`);
+  return first;
 }
 
-const groupedStep = item('parallel item', { step, final: step });
-const stageStep = item('stage item', { step, final: step });
+/** An entry of a list with exactly one of the given (optional) keys. */
+function item<Sh extends Record<string, z.core.$ZodType>, M>(
+  context: string,
+  shape: Sh,
+  finish: Finish<Sh, M>,
+) {
+  const keys = Object.keys(shape);
+  const kind = rule<Record<string, unknown>>(
+    'item-kind',
+    (v) => typeof v !== 'object' || v === null || keys.filter((k) => k in v).length === 1,
+    (v) => {
+      const present = keys.filter((k) => k in v);
+      return present.length === 0
+        ? `each entry here must be one of ${keys.map((k) => `\`${k}:\``).join(', ')}`
+        : `an entry holds one of ${present.map((k) => `\`${k}:\``).join(' and ')}, not several; start each with its own \`- \``;
+    },
+    true,
+  );
+  return mappingAs(context, shape, finish, { checks: [kind] });
+}
+
+/** A step, or the final step, as an entry of a list of steps. */
+const stepItem = (context: string) =>
+  item(context, { step: z.optional(step), final: z.optional(step) }, (entry) =>
+    only(entry.step, entry.final && amend(entry.final, { kind: 'final' })),
+  );
+
+const groupedStep = stepItem('parallel item');
+const stageStep = stepItem('stage item');
 
 const parallel = z.union([
-  nonEmptyList(groupedStep),
-  strict('parallel', { 'fail-fast': z.nullish(bool), steps: nonEmptyList(groupedStep) }),
+  listAs(
+    groupedStep,
+    (steps, origin) => ({ kind: 'parallel' as const, failFast: false, steps, at: origin.at }),
+    { nonEmpty: true },
+  ),
+  mappingAs(
+    'parallel',
+    { 'fail-fast': z.nullish(bool), steps: list(groupedStep, { nonEmpty: true }) },
+    (p) => ({ kind: 'parallel' as const, failFast: p.failFast ?? false, steps: p.steps, at: p.at }),
+  ),
 ]);
 
-const stage = strict('stage', {
-  name: z.nullish(text),
-  deployment: z.nullish(nonEmptyText),
-  condition: z.nullish(condition),
-  trigger: z.nullish(trigger),
-  steps: nonEmptyList(stageStep),
-});
+const stage = mappingAs(
+  'stage',
+  {
+    name: z.nullish(text),
+    deployment: z.nullish(nonEmptyText),
+    condition: z.nullish(condition),
+    trigger: z.nullish(trigger),
+    steps: list(stageStep, { nonEmpty: true }),
+  },
+  (s) => ({ ...s, kind: 'stage' as const, trigger: s.trigger ?? 'automatic' }),
+);
 
-const variable = strict('variable', {
+// --- pipelines ----------------------------------------------------------------------------------
+
+const variable = mapping('variable', {
   name: nonEmptyText.check(
-    rule<Text>(
+    rule<string>(
       'variable-name',
-      (v) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(String(v)),
+      (v) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(v),
       (v) =>
         `a variable name takes letters, digits and underscores and cannot start with a digit: ${show(v)}`,
     ),
   ),
   default: z.nullish(text),
-  'allowed-values': z.nullish(nonEmptyList(text)),
+  'allowed-values': z.nullish(list(text, { nonEmpty: true })),
   description: z.nullish(text),
 });
 
-export const pipelineItem = item('pipeline item', {
-  step,
-  parallel,
-  stage,
-  final: step,
-  variables: nonEmptyList(variable),
-});
-
-const items = nonEmptyList(pipelineItem);
-const imported = strict('imported pipeline', {
-  import: nonEmptyText.check(
-    rule<Text>(
-      'import-format',
-      (v) => /^[^:]+:[^:]+:[^:]+$/.test(String(v)),
-      (v) => `\`import\` takes repository:branch-or-tag:pipeline-name, not ${show(v)}`,
+const pipelineItem = item(
+  'pipeline item',
+  {
+    step: z.optional(step),
+    parallel: z.optional(parallel),
+    stage: z.optional(stage),
+    final: z.optional(step),
+    variables: z.optional(list(variable, { nonEmpty: true })),
+  },
+  (entry) =>
+    only<
+      | Step
+      | z.output<typeof parallel>
+      | z.output<typeof stage>
+      | { kind: 'variables'; variables: typeof entry.variables & {} }
+    >(
+      entry.step,
+      entry.parallel,
+      entry.stage,
+      entry.final && amend(entry.final, { kind: 'final' }),
+      entry.variables && { kind: 'variables' as const, variables: entry.variables },
     ),
-  ),
-});
-export const pipeline = z.union([items, imported]);
+);
 
-const pullRequestPipeline = z.union([
-  items,
-  strict('pull request pipeline', {
-    import: z.optional(imported.shape.import),
-    destinations: z.optional(z.record(z.string(), pipeline)),
-  }).check(
-    rule<Record<string, unknown>>(
-      'item-kind',
-      (v) =>
-        typeof v !== 'object' || v === null || ('import' in v ? 1 : 0) + ('destinations' in v ? 1 : 0) === 1,
-      () => 'a pull-request pipeline is a list of steps, `import:` or `destinations:`',
-      true,
-    ),
-  ),
-]);
-
-const cache = z.union([
-  nonEmptyText,
-  strict('cache', {
-    key: z.nullish(strict('cache key', { files: nonEmptyList(text) })),
-    path: nonEmptyText,
+const items = listAs(
+  pipelineItem,
+  (entries, origin) => ({
+    items: entries.flatMap((e) => (e.kind === 'variables' ? [] : [e])),
+    /** Only custom pipelines declare variables. */
+    variables: entries.flatMap((e) => (e.kind === 'variables' ? e.variables : [])),
+    at: origin.at,
   }),
-]);
+  { nonEmpty: true },
+);
+type Built = z.output<typeof items> & { readonly importFrom?: string };
 
-const service = strict('service', {
-  image: z.nullish(image),
-  memory: z.nullish(
-    z.number().check(
-      rule<number>(
-        'service-memory',
-        (v) => Number.isInteger(v) && v >= BITBUCKET.serviceMemoryMin,
-        (v) =>
-          `\`memory\` must be a whole number of megabytes, at least ${BITBUCKET.serviceMemoryMin}, not ${v}`,
-      ),
-    ),
-  ),
-  type: z.nullish(text),
-  variables: z.nullish(z.record(z.string(), z.nullable(text))),
-  // Bitbucket's early documentation called service variables `environment`; files still use it.
-  environment: z.nullish(z.record(z.string(), z.nullable(text))),
-});
-
-const SELECTOR_KEYS = ['default', 'branches', 'tags', 'bookmarks', 'pull-requests', 'custom'];
-
-// An empty section (`default:` with nothing under it) is an error, not an absent one.
-export const pipelines = strict('pipelines', {
-  default: z.optional(pipeline),
-  branches: z.optional(z.record(z.string(), pipeline)),
-  tags: z.optional(z.record(z.string(), pipeline)),
-  bookmarks: z.optional(z.record(z.string(), pipeline)),
-  'pull-requests': z.optional(z.record(z.string(), pullRequestPipeline)),
-  custom: z.optional(z.record(z.string(), pipeline)),
-}).check(
-  rule<Record<string, unknown>>(
-    'no-pipelines',
-    // Unknown keys are reported on their own; "no pipeline" would only repeat them.
-    (v) =>
-      typeof v !== 'object' ||
-      v === null ||
-      Object.values(v).some((x) => x != null) ||
-      Object.keys(v).some((k) => !SELECTOR_KEYS.includes(k)),
-    () => '`pipelines` defines no pipeline: add `default`, `branches`, `tags`, `pull-requests` or `custom`',
-    true,
+const importRef = nonEmptyText.check(
+  rule<string>(
+    'import-format',
+    (v) => /^[^:]+:[^:]+:[^:]+$/.test(v),
+    (v) => `\`import\` takes repository:branch-or-tag:pipeline-name, not ${show(v)}`,
   ),
 );
 
-export const DEFINITION_KEYS = ['caches', 'services', 'pipelines'] as const;
-// Unknown keys under `definitions` and at the top level are checked by the parser (they may only
-// hold anchors), so these two objects are loose here.
-export const definitions = z.looseObject({
-  caches: z.nullish(z.record(z.string(), cache)),
-  services: z.nullish(z.record(z.string(), service)),
-  pipelines: z.nullish(z.record(z.string(), pipeline)),
-});
+// The steps of an imported pipeline live in another repository; `items` is empty.
+function imported(from: string, at: Position, origin: Origin): Built {
+  origin.warn(at, 'imported-pipeline', UNSUPPORTED.imported(from));
+  return { items: [], variables: [], importFrom: from, at };
+}
 
-export const TOP_LEVEL_KEYS = [
-  'image',
-  'clone',
-  'options',
-  'definitions',
-  'pipelines',
-  'export',
-  'labels',
-] as const;
-export const file = z.looseObject({
-  image: z.nullish(image),
-  clone: z.nullish(clone),
-  options: z.nullish(
-    strict('options', {
-      'max-time': z.nullish(maxTime),
-      size: z.nullish(size),
-      docker: z.nullish(bool),
-      runtime: z.nullish(runtime),
-      'runs-on': z.nullish(runsOn),
-    }),
+const pipeline = z.union([
+  items,
+  mappingAs('imported pipeline', { import: importRef }, (p, origin) => imported(p.import, p.at, origin)),
+]);
+
+const pullRequestPipeline = z.union([
+  items,
+  mappingAs(
+    'pull request pipeline',
+    { import: z.optional(importRef), destinations: z.optional(record(pipeline, { isolated: true })) },
+    (p, origin): Built | { readonly destinations: Readonly<Record<string, Built>> } =>
+      p.import !== undefined ? imported(p.import, p.at, origin) : { destinations: p.destinations ?? {} },
+    {
+      checks: [
+        mappingRule(
+          'item-kind',
+          (v) => ('import' in v ? 1 : 0) + ('destinations' in v ? 1 : 0) === 1,
+          'a pull-request pipeline is a list of steps, `import:` or `destinations:`',
+        ),
+      ],
+    },
   ),
-  definitions: z.nullish(definitions),
-  pipelines,
-  export: z.nullish(bool),
-  labels: z.nullish(z.record(z.string(), z.unknown())),
-});
+]);
 
-export type FileInput = z.input<typeof file>;
-export type StepInputShape = z.input<typeof step>;
+/** The pipeline as the rest of Finale sees it: with its selector and the key that names it. */
+function selected(built: Built, kind: SelectorKind, pattern?: string, destination?: string) {
+  const selector: PipelineSelector = {
+    kind,
+    ...(pattern !== undefined && { pattern }),
+    ...(destination !== undefined && { destination }),
+  };
+  const key =
+    kind === 'default'
+      ? 'default'
+      : `${kind}:${pattern}${destination === undefined ? '' : `:${destination}`}`;
+  return { ...built, key, selector };
+}
+
+const SELECTORS = ['branches', 'tags', 'bookmarks', 'pull-requests', 'custom'] as const;
+
+// An empty section (`default:` with nothing under it) is an error, not an absent one.
+export const pipelines = mappingAs(
+  'pipelines',
+  {
+    default: isolated(z.optional(pipeline)),
+    branches: z.optional(record(pipeline, { isolated: true })),
+    tags: z.optional(record(pipeline, { isolated: true })),
+    bookmarks: z.optional(record(pipeline, { isolated: true })),
+    'pull-requests': z.optional(record(pullRequestPipeline, { isolated: true })),
+    custom: z.optional(record(pipeline, { isolated: true })),
+  },
+  // In the order they are written.
+  (sections, origin) =>
+    origin.keys().flatMap((section) => {
+      if (section === 'default') return sections.default ? [selected(sections.default, 'default')] : [];
+      const kind = SELECTORS.find((s) => s === section);
+      const patterns = kind && (kind === 'pull-requests' ? sections.pullRequests : sections[kind]);
+      if (!kind || !patterns) return [];
+      return Object.entries(patterns).flatMap(([pattern, built]) =>
+        'destinations' in built
+          ? Object.entries(built.destinations).map(([destination, p]) =>
+              selected(p, kind, pattern, destination),
+            )
+          : [selected(built, kind, pattern)],
+      );
+    }),
+  {
+    // Unknown sections are reported, and the pipelines that are fine are still checked.
+    unknownKeys: 'report',
+    checks: [
+      mappingRule(
+        'no-pipelines',
+        (v) => ['default', ...SELECTORS].some((section) => v[section] != null),
+        '`pipelines` defines no pipeline: add `default`, `branches`, `tags`, `pull-requests` or `custom`',
+      ),
+    ],
+  },
+);
+
+// --- definitions and the file -------------------------------------------------------------------
+
+const cache = z.union([
+  scalar(nonEmptyText, (path, at) => ({ path, at })),
+  mappingAs(
+    'cache',
+    { key: z.nullish(mapping('cache key', { files: list(text, { nonEmpty: true }) })), path: nonEmptyText },
+    // Keyed caches: the cache is invalidated when these files change.
+    (c) => ({ path: c.path, ...(c.key && { keyFiles: c.key.files }), at: c.at }),
+  ),
+]);
+
+const serviceVariables = variableValues(text);
+const service = mappingAs(
+  'service',
+  {
+    image: z.nullish(image),
+    memory: z.nullish(
+      z.number().check(
+        rule<number>(
+          'service-memory',
+          (v) => Number.isInteger(v) && v >= BITBUCKET.serviceMemoryMin,
+          (v) =>
+            `\`memory\` must be a whole number of megabytes, at least ${BITBUCKET.serviceMemoryMin}, not ${v}`,
+        ),
+      ),
+    ),
+    type: z.nullish(text),
+    variables: serviceVariables,
+    // Bitbucket's early documentation called service variables `environment`; files still use it.
+    environment: serviceVariables,
+  },
+  ({ environment, variables, ...s }) => ({
+    ...s,
+    ...((variables || environment) && { variables: { ...environment, ...variables } }),
+  }),
+);
+
+const named = <T extends object>(entries: Readonly<Record<string, T>> | undefined) =>
+  Object.entries(entries ?? {}).map(([name, value]) => ({ name, ...value }));
+
+// Unknown keys under `definitions` and at the top level are checked by the parser (they may only
+// hold anchors), so these two mappings are loose here.
+const definitions = mappingAs(
+  'definitions',
+  {
+    caches: isolated(z.nullish(record(cache))),
+    services: isolated(z.nullish(record(service))),
+    /** Shared with other repositories (`export: true`); no trigger selects them. */
+    pipelines: isolated(z.nullish(record(pipeline, { isolated: true })), {
+      code: 'shared-pipelines',
+      message: () => UNSUPPORTED.shared(),
+    }),
+  },
+  (d) => ({
+    caches: named(d.caches),
+    services: named(d.services),
+    shared: Object.entries(d.pipelines ?? {}).map(([name, p]) => ({
+      ...selected(p, 'custom', name),
+      key: `shared:${name}`,
+    })),
+  }),
+  { loose: true },
+);
+
+export const file = mappingAs(
+  'the top level',
+  {
+    image: isolated(z.nullish(image)),
+    clone: isolated(z.nullish(clone)),
+    options: isolated(
+      z.nullish(
+        mapping('options', {
+          'max-time': z.nullish(maxTime),
+          size: z.nullish(size),
+          docker: warned(z.nullish(bool), 'unsupported-docker', (docker) =>
+            docker ? UNSUPPORTED.optionsDocker() : undefined,
+          ),
+          runtime,
+          'runs-on': runsOn,
+        }),
+      ),
+    ),
+    definitions: isolated(z.nullish(definitions)),
+    pipelines: isolated(pipelines),
+    export: isolated(z.nullish(bool)),
+    labels: isolated(z.nullish(z.record(z.string(), z.unknown())), {
+      code: 'unsupported-labels',
+      message: () => UNSUPPORTED.labels(),
+    }),
+  },
+  ({ definitions, pipelines, export: _export, labels: _labels, at: _at, ...top }) => ({
+    ...top,
+    definitions: { caches: definitions?.caches ?? [], services: definitions?.services ?? [] },
+    pipelines: pipelines ?? [],
+    ...(definitions && definitions.shared.length > 0 && { sharedPipelines: definitions.shared }),
+  }),
+  { loose: true },
+);

@@ -34,49 +34,50 @@ export interface Entry {
   readonly anchors: boolean;
 }
 
-/** Positions recorded per mapping and list while the tree is built. */
-class Positions {
-  readonly entries = new WeakMap<object, Map<string | number, Entry>>();
-  readonly self = new WeakMap<object, Position>();
+/** Where a mapping or list is written: kept on the container itself, so whatever reads the value can
+ * find its source without a tree at hand (the schema builds the model from it). */
+export interface Source {
+  /** Where the container starts. */
+  readonly at: Position;
+  /** Where the key that holds it is written, when its parent is a mapping. */
+  readonly key?: Position;
+  /** The path from the document root to where it is used (an alias expands at each use). */
+  readonly path: Path;
+  readonly entries: ReadonlyMap<string | number, Entry>;
+}
 
-  record(container: object, at: Position, entries: Map<string | number, Entry>): void {
-    this.self.set(container, at);
-    this.entries.set(container, entries);
-  }
+const SOURCE = Symbol('source');
+
+/** The source record of a mapping or list of the tree; undefined for scalars and other values. */
+export function sourceOf(value: unknown): Source | undefined {
+  return typeof value === 'object' && value !== null ? (value as { [SOURCE]?: Source })[SOURCE] : undefined;
+}
+
+function record(container: object, source: Source): void {
+  // Not enumerable, so the values stay plain data for the schema and for equality in tests.
+  Object.defineProperty(container, SOURCE, { value: source, enumerable: false });
 }
 
 export class SourceTree {
   constructor(
     readonly root: Value,
     readonly rootAt: Position,
-    readonly positions: Positions = new Positions(),
   ) {}
 
   entry(container: unknown, key: string | number): Entry | undefined {
-    return typeof container === 'object' && container !== null
-      ? this.positions.entries.get(container)?.get(key)
-      : undefined;
+    return sourceOf(container)?.entries.get(key);
   }
 
   /** The keys of a mapping in the order they are written (merged keys after the written ones). */
   keys(container: unknown): string[] {
     if (typeof container !== 'object' || container === null) return [];
-    const entries = this.positions.entries.get(container);
+    const entries = sourceOf(container)?.entries;
     return entries ? [...entries.keys()].map(String) : Object.keys(container);
   }
 
   /** Where a mapping or list starts. */
   positionOf(container: unknown): Position {
-    return (
-      (typeof container === 'object' && container !== null && this.positions.self.get(container)) ||
-      this.rootAt
-    );
-  }
-
-  /** The source text of a scalar as written: `1.10` stays `1.10`, `on` stays `on`. */
-  text(container: unknown, key: string | number): string {
-    const value = (container as Record<string | number, Value>)[key];
-    return this.entry(container, key)?.raw ?? String(value);
+    return sourceOf(container)?.at ?? this.rootAt;
   }
 
   /**
@@ -111,6 +112,11 @@ export class SourceTree {
 
 class Abort extends Error {}
 
+interface Where {
+  readonly path: Path;
+  readonly key?: Position;
+}
+
 /** Builds the tree; undefined when the document cannot be read at all (an alias bomb, a cycle). */
 export function buildTree(
   doc: Document.Parsed,
@@ -123,7 +129,6 @@ export function buildTree(
   };
   const contents = doc.contents as Node | null;
   const rootAt = at(contents, { line: 1, column: 1 });
-  const positions = new Positions();
   let expanded = 0;
   const expanding = new Set<Node>();
   let targets: Map<Alias, Node> | undefined;
@@ -133,7 +138,14 @@ export function buildTree(
     readonly anchors: boolean;
   }
 
-  const convert = (node: Node | null, here: Position, depth: number, viaAlias: boolean): Converted => {
+  // `where`: the path of the value and the key that holds it, recorded on every container.
+  const convert = (
+    node: Node | null,
+    here: Position,
+    depth: number,
+    viaAlias: boolean,
+    where: Where,
+  ): Converted => {
     if (depth > LIMITS.maxNesting * 2) {
       sink.error(here, 'too-deep', `aliases nest more than ${LIMITS.maxNesting * 2} levels deep here`);
       throw new Abort();
@@ -148,7 +160,7 @@ export function buildTree(
     }
     if (node === null) return { value: null, anchors: false };
     const anchors = !viaAlias && Boolean((node as { anchor?: string }).anchor);
-    if (isAlias(node)) return convertAlias(node, at(node, here), depth);
+    if (isAlias(node)) return convertAlias(node, at(node, here), depth, where);
     if (isScalar(node)) return { value: scalarValue(node), anchors };
     if (isSeq(node)) {
       const list: Value[] = [];
@@ -157,20 +169,20 @@ export function buildTree(
       node.items.forEach((item, index) => {
         const itemNode = item as Node | null;
         const position = at(itemNode, at(node, here));
-        const converted = convert(itemNode, position, depth + 1, viaAlias);
+        const converted = convert(itemNode, position, depth + 1, viaAlias, { path: [...where.path, index] });
         list.push(converted.value);
         inner ||= converted.anchors;
         entries.set(index, { value: position, raw: rawOf(itemNode), anchors: converted.anchors });
       });
-      positions.record(list, at(node, here), entries);
+      record(list, { at: at(node, here), ...(where.key && { key: where.key }), path: where.path, entries });
       return { value: list, anchors: inner };
     }
-    if (isMap(node)) return convertMap(node, here, depth, viaAlias, anchors);
+    if (isMap(node)) return convertMap(node, here, depth, viaAlias, anchors, where);
     sink.error(here, 'yaml-syntax', 'invalid YAML: a value here could not be read');
     return { value: null, anchors };
   };
 
-  const convertAlias = (alias: Alias, here: Position, depth: number): Converted => {
+  const convertAlias = (alias: Alias, here: Position, depth: number, where: Where): Converted => {
     targets ??= aliasTargets(doc);
     const target = targets.get(alias);
     if (!target) {
@@ -183,7 +195,7 @@ export function buildTree(
     }
     expanding.add(target);
     try {
-      return convert(target, here, depth + 1, true);
+      return convert(target, here, depth + 1, true, where);
     } finally {
       expanding.delete(target);
     }
@@ -195,6 +207,7 @@ export function buildTree(
     depth: number,
     viaAlias: boolean,
     anchors: boolean,
+    where: Where,
   ): Converted => {
     const object: { [key: string]: Value } = {};
     const entries = new Map<string | number, Entry>();
@@ -226,7 +239,10 @@ export function buildTree(
         continue;
       }
       const valueAt = at(valueNode, keyAt);
-      const converted = convert(valueNode, valueAt, depth + 1, viaAlias);
+      const converted = convert(valueNode, valueAt, depth + 1, viaAlias, {
+        path: [...where.path, key],
+        key: keyAt,
+      });
       inner ||= converted.anchors;
       define(object, key, converted.value);
       entries.set(key, { key: keyAt, value: valueAt, raw: rawOf(valueNode), anchors: converted.anchors });
@@ -244,7 +260,8 @@ export function buildTree(
       }
       for (const source of sources) {
         const sourceAt = at(source, merge.at);
-        const converted = convert(source, sourceAt, depth + 1, viaAlias || isAlias(source));
+        // Merged keys are used here, so their values take this mapping's path.
+        const converted = convert(source, sourceAt, depth + 1, viaAlias || isAlias(source), where);
         if (
           typeof converted.value !== 'object' ||
           converted.value === null ||
@@ -257,18 +274,18 @@ export function buildTree(
         for (const [key, value] of Object.entries(converted.value)) {
           if (entries.has(key)) continue;
           define(object, key, value);
-          const entry = positions.entries.get(converted.value)?.get(key);
+          const entry = sourceOf(converted.value)?.entries.get(key);
           if (entry) entries.set(key, entry);
         }
       }
     }
-    positions.record(object, mapAt, entries);
+    record(object, { at: mapAt, ...(where.key && { key: where.key }), path: where.path, entries });
     return { value: object, anchors: inner };
   };
 
   try {
-    const root = convert(contents, rootAt, 0, false);
-    return new SourceTree(root.value, rootAt, positions);
+    const root = convert(contents, rootAt, 0, false, { path: [] });
+    return new SourceTree(root.value, rootAt);
   } catch (error) {
     if (error instanceof Abort) return undefined;
     throw error;
