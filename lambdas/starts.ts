@@ -48,6 +48,8 @@ export interface StartRequest {
   readonly user: string;
   /** @default PIPELINE_FILE */
   readonly file?: string;
+  /** The file's text at the trigger's commit, when the caller has read it already. */
+  readonly text?: string;
   /** @default `changeSourceOf(trigger)` */
   readonly changes?: ChangeSource;
 }
@@ -101,7 +103,7 @@ export async function changedFilesOf(
 export async function startRun(request: StartRequest, deps: StartDeps): Promise<StartedRun> {
   const path = request.file ?? PIPELINE_FILE;
   const { repository, trigger } = request;
-  const text = await deps.host.readFile(repository, trigger.commit, path);
+  const text = request.text ?? (await deps.host.readFile(repository, trigger.commit, path));
   if (text === undefined) {
     throw new NoPipelineError(`${repository} has no ${path} at ${trigger.commit.slice(0, 12)}`);
   }

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { stepsOf, type TriggerEvent } from '../../statemachine/language/model';
+import { type Selection, stepsOf, type TriggerEvent } from '../../statemachine/language/model';
 import { UsageError } from '../../vocabulary/errors';
 import { out } from '../output';
 import { printErrors } from './diagnostics';
@@ -10,6 +10,7 @@ interface ExplainOptions {
   tag?: string;
   bookmark?: string;
   pr?: string;
+  prEvent?: 'created' | 'updated';
   custom?: string;
   message?: string;
   var: string[];
@@ -36,7 +37,13 @@ export function triggerFrom(options: ExplainOptions): TriggerEvent {
     const source = split === -1 ? options.pr : options.pr.slice(0, split);
     const destination = split === -1 ? undefined : options.pr.slice(split + 1);
     if (source === '' || destination === '') throw new UsageError('--pr takes SOURCE or SOURCE:DESTINATION');
-    return { kind: 'pull-request', source, ...(destination !== undefined && { destination }), ...message };
+    return {
+      kind: 'pull-request',
+      source,
+      ...(destination !== undefined && { destination }),
+      ...(options.prEvent && { action: options.prEvent }),
+      ...message,
+    };
   }
   const variables: Record<string, string> = {};
   for (const pair of options.var) {
@@ -50,12 +57,19 @@ export function triggerFrom(options: ExplainOptions): TriggerEvent {
 export function register(program: Command): void {
   program
     .command('explain')
-    .description('Say which pipeline a push, tag, pull request or custom run would start, and why')
+    .description(
+      'Say which pipelines a push, tag, pull request or custom run would start (its selector and its triggers), and why',
+    )
     .option('-f, --file <path>', 'the pipeline file', 'bitbucket-pipelines.yml')
     .option('--branch <name>', 'a push to this branch')
     .option('--tag <name>', 'a push of this tag')
     .option('--bookmark <name>', 'a push to this Mercurial bookmark')
     .option('--pr <source[:destination]>', 'a pull request from SOURCE (into DESTINATION)')
+    .addOption(
+      new Option('--pr-event <event>', 'the pull request was opened (created) or given new commits (updated)')
+        .choices(['created', 'updated'])
+        .default('created'),
+    )
     .option('--custom <name>', 'a custom pipeline started by name')
     .option('--message <text>', 'the commit message ([skip ci] starts nothing)')
     .addOption(
@@ -70,7 +84,7 @@ export function register(program: Command): void {
     )
     .action(async (options: ExplainOptions) => {
       const { readPipelineFile } = await import('../../statemachine/language/read');
-      const { selectPipeline } = await import('../../statemachine/language/select');
+      const { selectPipeline, triggeredPipelines } = await import('../../statemachine/language/select');
       const trigger = triggerFrom(options);
       const result = await readPipelineFile(options.file);
       printErrors(result.diagnostics);
@@ -79,34 +93,40 @@ export function register(program: Command): void {
         return;
       }
       const selection = selectPipeline(result.file, trigger);
-      process.exitCode = selection.pipeline ? 0 : 1;
+      // The file's `triggers` may start custom pipelines besides the one its selectors choose.
+      const triggered = triggeredPipelines(result.file, trigger);
+      process.exitCode = [selection, ...triggered].some((s) => s.pipeline) ? 0 : 1;
       if (options.json) {
-        const { pipeline, ...rest } = selection;
-        const json = {
-          ...rest,
-          pipeline: pipeline?.key ?? null,
-          steps: pipeline ? stepsOf(pipeline.items) : [],
-        };
+        const json = { ...asJson(selection), triggered: triggered.map(asJson) };
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
       }
-      if (!selection.pipeline) {
-        process.stdout.write(`No pipeline runs: ${selection.reason}.\n`);
-        for (const error of selection.errors ?? []) process.stdout.write(`  ${out.red(error)}\n`);
-        return;
-      }
-      process.stdout.write(`${out.bold(selection.pipeline.key)} runs: ${selection.reason}.\n`);
-      for (const [name, value] of Object.entries(selection.variables)) {
-        process.stdout.write(`  variable ${name}=${value}\n`);
-      }
-      stepsOf(selection.pipeline.items).forEach((step, i) => {
-        const label = step.name ?? `Step ${i + 1}`;
-        const notes = [
-          step.kind === 'final' && 'final',
-          step.trigger === 'manual' && 'manual',
-          step.deployment !== undefined && `deploys to ${step.deployment}`,
-        ].filter(Boolean);
-        process.stdout.write(`  ${i + 1}. ${label}${notes.length ? ` (${notes.join(', ')})` : ''}\n`);
-      });
+      print(selection, 'runs');
+      for (const also of triggered) print(also, 'also runs');
     });
+}
+
+function asJson({ pipeline, ...rest }: Selection) {
+  return { ...rest, pipeline: pipeline?.key ?? null, steps: pipeline ? stepsOf(pipeline.items) : [] };
+}
+
+function print(selection: Selection, verb: string): void {
+  if (!selection.pipeline) {
+    process.stdout.write(`No pipeline ${verb}: ${selection.reason}.\n`);
+    for (const error of selection.errors ?? []) process.stdout.write(`  ${out.red(error)}\n`);
+    return;
+  }
+  process.stdout.write(`${out.bold(selection.pipeline.key)} ${verb}: ${selection.reason}.\n`);
+  for (const [name, value] of Object.entries(selection.variables)) {
+    process.stdout.write(`  variable ${name}=${value}\n`);
+  }
+  stepsOf(selection.pipeline.items).forEach((step, i) => {
+    const label = step.name ?? `Step ${i + 1}`;
+    const notes = [
+      step.kind === 'final' && 'final',
+      step.trigger === 'manual' && 'manual',
+      step.deployment !== undefined && `deploys to ${step.deployment}`,
+    ].filter(Boolean);
+    process.stdout.write(`  ${i + 1}. ${label}${notes.length ? ` (${notes.join(', ')})` : ''}\n`);
+  });
 }

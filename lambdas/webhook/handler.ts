@@ -1,11 +1,14 @@
 // The webhook Lambda (an HTTP API route without gateway auth): verify the signature over the raw body,
-// dedupe the delivery, translate the payload into triggers, and start one run per trigger. Every
+// dedupe the delivery, translate the payload into triggers, and start the runs each trigger selects
+// (the pipeline its selectors choose, and the custom pipelines the file's `triggers` add). Every
 // answer says why; nothing starts unless the signature is right and the delivery is new.
 
 import { parseArn } from '../../aws/arn';
 import type { Executor } from '../../core/start';
 import type { RepositoryHost } from '../../repository-hosts/host';
-import { selectPipeline } from '../../statemachine/language/select';
+import type { PipelineFile } from '../../statemachine/language/model';
+import { parsePipelineFile } from '../../statemachine/language/parse';
+import { selectPipeline, triggeredPipelines } from '../../statemachine/language/select';
 import type { Store } from '../../store/store';
 import type { Clock } from '../../vocabulary/contract';
 import { FinaleError } from '../../vocabulary/errors';
@@ -21,7 +24,7 @@ import {
   once,
   readConfig,
 } from '../runtime';
-import { startRun } from '../starts';
+import { PIPELINE_FILE, startRun } from '../starts';
 import { payloadChanges } from './changes';
 import { verifySignature } from './signature';
 import { deliveryOf, SOURCE_NAMES } from './sources';
@@ -138,49 +141,63 @@ async function handle(
     host,
     warn: (message: string, error: unknown) => deps.log.warn(message, { error }),
   };
+  let attempted = 0;
   for (const [index, trigger] of translation.triggers.entries()) {
     const ref = trigger.record.ref;
-    if (index >= MAX_RUNS_PER_DELIVERY) {
-      skipped.push({ ref, reason: `one delivery starts at most ${MAX_RUNS_PER_DELIVERY} runs` });
-      continue;
-    }
-    const runKey = `${seenKey}#${index}`;
-    if (!(await deps.store.deliveries.markSeen(runKey, DELIVERY_TTL_SECONDS))) {
-      skipped.push({ ref, reason: 'started by an earlier attempt of this delivery' });
-      continue;
-    }
-    try {
-      const changes = payloadChanges(delivery.source, payload, trigger);
-      const { run } = await startRun(
-        {
-          repository: translation.repository,
-          trigger: trigger.record,
-          choose: (file) => selectPipeline(file, trigger.event),
-          user: translation.actor,
-          ...(changes ? { changes } : {}),
-        },
-        starts,
-      );
-      started.push({
-        runId: run.runId,
-        buildNumber: run.buildNumber,
-        pipeline: run.pipeline,
-        ref,
-        commit: run.trigger.commit,
-      });
-      deps.log.info('run started', {
-        runId: run.runId,
-        repository: run.repository,
-        pipeline: run.pipeline,
-        ref,
-      });
-    } catch (error) {
-      // The user's mistakes (no pipeline, an invalid file) are answers; anything else is Finale's failure.
-      if (!(error instanceof FinaleError) || !['NoPipeline', 'InvalidPipeline'].includes(error.name)) {
-        await deps.store.deliveries.forget(runKey).catch(() => undefined);
-        throw error;
+    // The file is read once per trigger: its selectors choose one pipeline, its `triggers` may add more.
+    const text = await host.readFile(translation.repository, trigger.record.commit, PIPELINE_FILE);
+    const read = text === undefined ? undefined : parsePipelineFile(text, PIPELINE_FILE);
+    const triggered = read?.ok ? triggeredPipelines(read.file, trigger.event) : [];
+    const choices = [
+      { key: `${seenKey}#${index}`, choose: (file: PipelineFile) => selectPipeline(file, trigger.event) },
+      ...triggered.map((selection, j) => ({
+        key: `${seenKey}#${index}#${selection.pipeline?.key ?? j}`,
+        choose: (file: PipelineFile) => triggeredPipelines(file, trigger.event)[j] ?? selection,
+      })),
+    ];
+    for (const { key: runKey, choose } of choices) {
+      if (attempted++ >= MAX_RUNS_PER_DELIVERY) {
+        skipped.push({ ref, reason: `one delivery starts at most ${MAX_RUNS_PER_DELIVERY} runs` });
+        continue;
       }
-      skipped.push({ ref, reason: error.message });
+      if (!(await deps.store.deliveries.markSeen(runKey, DELIVERY_TTL_SECONDS))) {
+        skipped.push({ ref, reason: 'started by an earlier attempt of this delivery' });
+        continue;
+      }
+      try {
+        const changes = payloadChanges(delivery.source, payload, trigger);
+        const { run } = await startRun(
+          {
+            repository: translation.repository,
+            trigger: trigger.record,
+            choose,
+            user: translation.actor,
+            ...(text !== undefined && { text }),
+            ...(changes ? { changes } : {}),
+          },
+          starts,
+        );
+        started.push({
+          runId: run.runId,
+          buildNumber: run.buildNumber,
+          pipeline: run.pipeline,
+          ref,
+          commit: run.trigger.commit,
+        });
+        deps.log.info('run started', {
+          runId: run.runId,
+          repository: run.repository,
+          pipeline: run.pipeline,
+          ref,
+        });
+      } catch (error) {
+        // The user's mistakes (no pipeline, an invalid file) are answers; anything else is Finale's failure.
+        if (!(error instanceof FinaleError) || !['NoPipeline', 'InvalidPipeline'].includes(error.name)) {
+          await deps.store.deliveries.forget(runKey).catch(() => undefined);
+          throw error;
+        }
+        skipped.push({ ref, reason: error.message });
+      }
     }
   }
   if (started.length === 0) {

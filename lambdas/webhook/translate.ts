@@ -69,6 +69,8 @@ const pullRequestTrigger = (pr: {
   source: string;
   destination: string;
   commit: string;
+  /** Opened, or given new commits (the trigger events `pullrequest-created` and `-push`). */
+  action: 'created' | 'updated';
 }): Trigger => ({
   record: {
     kind: 'pull-request',
@@ -77,7 +79,7 @@ const pullRequestTrigger = (pr: {
     destination: pr.destination,
     pullRequestId: pr.id,
   },
-  event: { kind: 'pull-request', source: pr.source, destination: pr.destination },
+  event: { kind: 'pull-request', source: pr.source, destination: pr.destination, action: pr.action },
 });
 
 const fromFork = (source: string, target: string): Skipped | undefined =>
@@ -174,6 +176,7 @@ function bitbucketCloud(event: string, payload: unknown): Translation {
               source: pr.source.branch.name,
               destination: pr.destination.branch.name,
               commit: pr.source.commit.hash,
+              action: event === 'pullrequest:created' ? 'created' : 'updated',
             }),
           ],
       skipped: fork ? [fork] : [],
@@ -253,6 +256,7 @@ function bitbucketDataCenter(event: string, payload: unknown): Translation {
               source: fromRef.displayId,
               destination: toRef.displayId,
               commit: fromRef.latestCommit,
+              action: event === 'pr:opened' ? 'created' : 'updated',
             }),
           ],
       skipped: fork ? [fork] : [],
@@ -340,6 +344,7 @@ function github(event: string, payload: unknown): Translation {
               source: head.ref,
               destination: base.ref,
               commit: head.sha,
+              action: body.action === 'synchronize' ? 'updated' : 'created',
             }),
           ],
       skipped: fork ? [fork] : [],

@@ -14,7 +14,12 @@ type Issue = z.core.$ZodIssue;
 
 /** Problems of isolated parts and warnings, carried up to the root of the model. */
 export type Note =
-  | { readonly kind: 'warning'; readonly at: Position; readonly code: string; readonly message: string }
+  | {
+      readonly kind: 'warning' | 'error';
+      readonly at: Position;
+      readonly code: string;
+      readonly message: string;
+    }
   | { readonly kind: 'issues'; readonly path: Path; readonly issues: readonly Issue[] };
 
 // Hidden on built values, so the model stays plain data (and equal in tests) while it still knows
@@ -44,8 +49,8 @@ export function itemOf(object: { readonly at: Position }, key: string, index: nu
   return list?.entries.get(index)?.value ?? keyOf(object, key);
 }
 
-/** The same object with other fields: keeps where it came from, for `keyOf`. */
-export function amend<T extends object>(object: T, changes: Partial<T>): T {
+/** The same object with other or more fields: keeps where it came from, for `keyOf`. */
+export function amend<T extends object, U extends object>(object: T, changes: U): Omit<T, keyof U> & U {
   const amended = { ...object, ...changes };
   const origin = (object as { [ORIGIN]?: unknown })[ORIGIN];
   if (origin) hide(amended, ORIGIN, origin);
@@ -231,6 +236,8 @@ export interface Origin<K extends string = string> {
   /** The keys as they are written, in order. */
   keys(): string[];
   warn(at: Position, code: string, message: string): void;
+  /** A rule over the finished node: the node is still built, and the file is not valid. */
+  error(at: Position, code: string, message: string): void;
 }
 
 type Check = z.core.$ZodCheck<Readonly<Record<string, unknown>>>;
@@ -329,15 +336,19 @@ function declareMapping<Sh extends Record<string, Declared>, M>(
     built.at = at;
     const origin: OriginRecord = { ...source, value: raw };
     if (!finish) return finished(built as M, notes, origin);
-    const finishing: Origin<keyof Sh & string> = {
-      at,
-      start: source.at,
-      key: (key) => source.entries.get(key)?.key ?? at,
-      keys: () => [...source.entries.keys()].map(String),
-      warn: (where, code, message) => notes.push({ kind: 'warning', at: where, code, message }),
-    };
-    return finished(finish(built as Built<Sh>, finishing), notes, origin);
+    return finished(finish(built as Built<Sh>, originFor(source, at, notes)), notes, origin);
   });
+}
+
+function originFor(source: Source | undefined, at: Position, notes: Note[]): Origin {
+  return {
+    at,
+    start: source?.at ?? at,
+    key: (key) => source?.entries.get(key)?.key ?? at,
+    keys: () => [...(source?.entries.keys() ?? [])].map(String),
+    warn: (where, code, message) => notes.push({ kind: 'warning', at: where, code, message }),
+    error: (where, code, message) => notes.push({ kind: 'error', at: where, code, message }),
+  };
 }
 
 // --- lists and records -------------------------------------------------------------------------
@@ -384,14 +395,7 @@ function declareList<S extends Schema, M>(
       return value;
     });
     if (!finish) return finished(items as M, notes);
-    const finishing: Origin<never> = {
-      at,
-      start: source?.at ?? at,
-      key: () => at,
-      keys: () => [],
-      warn: (where, code, message) => notes.push({ kind: 'warning', at: where, code, message }),
-    };
-    return finished(finish(items, finishing), notes);
+    return finished(finish(items, originFor(source, at, notes)), notes);
   });
 }
 
@@ -401,11 +405,30 @@ interface RecordOptions<S extends Schema> {
   readonly warn?: Warning<Settled<z.output<S>>>;
 }
 
+type Entries<S extends Schema> = Readonly<Record<string, Settled<z.output<S>>>>;
+
 /** A mapping whose keys are names the file chooses; its entries in the order they are written. */
 export function record<S extends Schema>(
   element: S,
   options: RecordOptions<S> = {},
-): z.ZodMiniType<Readonly<Record<string, Settled<z.output<S>>>>, unknown> {
+): z.ZodMiniType<Entries<S>, unknown> {
+  return declareRecord<S, Entries<S>>(element, options);
+}
+
+/** A record that `finish` turns into its model node; `origin.key(name)` is where an entry is named. */
+export function recordAs<S extends Schema, M>(
+  element: S,
+  finish: (entries: Entries<S>, origin: Origin) => M,
+  options: RecordOptions<S> = {},
+): z.ZodMiniType<M, unknown> {
+  return declareRecord(element, options, finish);
+}
+
+function declareRecord<S extends Schema, M>(
+  element: S,
+  options: RecordOptions<S>,
+  finish?: (entries: Entries<S>, origin: Origin) => M,
+): z.ZodMiniType<M, unknown> {
   const full = z.record(z.string(), element);
   return z.transform((raw: unknown, ctx) => {
     const source = sourceOf(raw);
@@ -430,6 +453,8 @@ export function record<S extends Schema>(
       // defineProperty, so a key such as `__proto__` is an ordinary key.
       Object.defineProperty(built, key, { value, enumerable: true, writable: true, configurable: true });
     }
-    return finished(built, notes);
+    if (!finish) return finished(built as M, notes);
+    const at = source.key ?? source.at;
+    return finished(finish(built, originFor(source, at, notes)), notes);
   });
 }

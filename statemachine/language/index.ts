@@ -5,4 +5,4 @@ export * from './model';
 export { parsePipelineFile } from './parse';
 export { pipeCommand, pipeImage } from './pipes';
 export { readPipelineFile } from './read';
-export { findPipeline, resolveVariables, selectPipeline } from './select';
+export { findPipeline, resolveVariables, selectPipeline, triggeredPipelines } from './select';

@@ -16,6 +16,7 @@ const KEY_CODES = new Set([
   'item-kind',
   'condition-empty',
   'changesets-empty',
+  'image-aws-credentials',
 ]);
 
 /** Reports issues found at `path` (the root when absent). */

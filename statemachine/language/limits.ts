@@ -24,3 +24,21 @@ export const BITBUCKET = {
   /** Services Bitbucket provides without a definition. */
   predefinedServices: ['docker'],
 } as const;
+
+/** The trigger events Finale fires: pushes, and pull requests opened or given new commits. */
+export const FIRED_EVENTS = [
+  'repository-push',
+  'pullrequest-created',
+  'pullrequest-updated',
+  'pullrequest-push',
+] as const;
+
+/** Every trigger event Bitbucket's schema names (https://api.bitbucket.org/schemas/pipelines-configuration). */
+export const DOCUMENTED_EVENTS = [
+  ...FIRED_EVENTS,
+  'pullrequest-fulfilled',
+  'pullrequest-rejected',
+  'pullrequest-reviewer-status-updated',
+  'pipeline-completed',
+  'deployment-completed',
+] as const;

@@ -73,6 +73,8 @@ export type TriggerEvent =
       readonly kind: 'pull-request';
       readonly source: string;
       readonly destination?: string;
+      /** Opened, or given new commits; for `triggers` (created unless said). */
+      readonly action?: 'created' | 'updated';
       readonly message?: string;
     }
   | {

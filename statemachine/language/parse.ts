@@ -8,6 +8,7 @@ import { reportIssues } from './issues';
 import { LIMITS } from './limits';
 import type { PipelineFile, Position, ReadResult } from './model';
 import { RULES, type RuleContext } from './rules/index';
+import { triggerReferences } from './rules/triggers';
 import { file as fileSchema } from './schema';
 import { checkText } from './source';
 import { nearest } from './suggest';
@@ -76,8 +77,8 @@ function validate(root: Mapping, tree: SourceTree, sink: DiagnosticSink): Pipeli
     return undefined;
   }
   for (const note of notesOf(parsed.data)) {
-    if (note.kind === 'warning') sink.warning(note.at, note.code, note.message);
-    else reportIssues(note.issues, tree, sink, note.path);
+    if (note.kind === 'issues') reportIssues(note.issues, tree, sink, note.path);
+    else sink[note.kind](note.at, note.code, note.message);
   }
   const model = parsed.data;
 
@@ -87,12 +88,14 @@ function validate(root: Mapping, tree: SourceTree, sink: DiagnosticSink): Pipeli
     itemAt: itemOf,
     definedServices: new Set(model.definitions.services.map((s) => s.name)),
     definedCaches: new Set(model.definitions.caches.map((c) => c.name)),
+    importSources: new Set(model.definitions.imports.map((i) => i.name)),
     customPipelines: new Set(
       model.pipelines.flatMap((p) => (p.selector.kind === 'custom' ? [p.selector.pattern ?? ''] : [])),
     ),
   };
   for (const pipeline of [...model.pipelines, ...(model.sharedPipelines ?? [])])
     for (const rule of RULES) rule(pipeline, context);
+  triggerReferences(model.triggers, context);
 
   if (sink.hasErrors) return undefined;
   return { path: sink.file, ...model };

@@ -6,6 +6,7 @@
 // zod/mini rather than zod: its functions tree-shake, so the webhook Lambda does not carry all of zod.
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import { parseCondition } from './conditions';
 import {
   amend,
   type Finish,
@@ -16,12 +17,14 @@ import {
   mappingAs,
   type Origin,
   record,
+  recordAs,
   scalar,
   warned,
 } from './declare';
-import { BITBUCKET } from './limits';
+import { BITBUCKET, DOCUMENTED_EVENTS, FIRED_EVENTS } from './limits';
 import type { PipelineSelector, Position, SelectorKind } from './model';
 import { STEP_SIZES } from './model';
+import { nearest } from './suggest';
 import { UNSUPPORTED } from './unsupported';
 
 // zod/mini sets no locale; issues.ts words the rest, but falls back to zod's English message.
@@ -112,6 +115,17 @@ const imageAws = mappingAs(
     'oidc-role': z.nullish(text),
   },
   ({ at: _at, ...aws }) => aws,
+  {
+    checks: [
+      mappingRule(
+        'image-aws-credentials',
+        (v) =>
+          (v['access-key'] != null && v['secret-key'] != null) !== (v['oidc-role'] != null) &&
+          (v['access-key'] != null) === (v['secret-key'] != null),
+        '`aws` takes `access-key` with `secret-key`, or `oidc-role` alone',
+      ),
+    ],
+  },
 );
 
 export const imageObject = mappingAs(
@@ -238,16 +252,31 @@ const artifactUpload = mapping('artifact upload', {
 });
 
 const artifacts = z.union([
-  listAs(text, (paths, origin) => ({ paths, download: true, upload: [], at: origin.at })),
+  listAs(text, (paths, origin) => ({
+    paths,
+    download: true,
+    upload: [],
+    uploadNames: [],
+    form: 'paths' as const,
+    at: origin.at,
+  })),
   mappingAs(
     'artifacts',
     {
       // true: every earlier artifact (Bitbucket's default); false: none; a list: those named uploads.
       download: z.nullish(z.union([bool, texts])),
       paths: z.nullish(texts),
-      upload: z.nullish(list(artifactUpload)),
+      // Named uploads; a child pipeline step lists only the names it shares with its child.
+      upload: z.nullish(list(z.union([artifactUpload, nonEmptyText]))),
     },
-    (a) => ({ paths: a.paths ?? [], download: a.download ?? true, upload: a.upload ?? [], at: a.at }),
+    (a) => ({
+      paths: a.paths ?? [],
+      download: a.download ?? true,
+      upload: (a.upload ?? []).flatMap((u) => (typeof u === 'string' ? [] : [u])),
+      uploadNames: (a.upload ?? []).flatMap((u) => (typeof u === 'string' ? [u] : [])),
+      form: a.paths || a.upload?.some((u) => typeof u !== 'string') ? ('paths' as const) : ('names' as const),
+      at: a.at,
+    }),
   ),
 ]);
 
@@ -375,15 +404,40 @@ const stepChecks = [
 export const step = mappingAs(
   'step',
   stepShape,
-  ({ concurrency, type, custom, inputVariables, ...s }, origin) => {
+  ({ concurrency, type, custom, inputVariables, artifacts: written, ...s }, origin) => {
+    // A child pipeline step shares artifacts with its child by name (Bitbucket's
+    // `artifacts: {upload: [names], download: [names]}`); any other step uploads paths.
+    const shared = type === 'pipeline' ? written : undefined;
+    const { form, uploadNames, ...artifacts } = (type !== 'pipeline' && written) || {};
+    if (shared?.form === 'paths')
+      origin.error(
+        origin.key('artifacts'),
+        'child-pipeline-artifacts',
+        'a child pipeline step shares artifacts by name: `artifacts: {upload: [names], download: [names]}`',
+      );
+    if (form && uploadNames && uploadNames.length > 0)
+      origin.error(
+        origin.key('artifacts'),
+        'artifact-upload-paths',
+        'each `upload` entry needs `name` and `paths`; a list of names is for a child pipeline step (`type: pipeline`)',
+      );
     const child =
       type === 'pipeline'
-        ? { custom: custom ?? '', inputVariables: inputVariables ?? {}, at: origin.key('type') }
+        ? {
+            custom: custom ?? '',
+            inputVariables: inputVariables ?? {},
+            artifacts: {
+              upload: shared?.uploadNames ?? [],
+              download: Array.isArray(shared?.download) ? shared.download : [],
+            },
+            at: origin.key('type'),
+          }
         : undefined;
     if (child) origin.warn(child.at, 'child-pipeline', UNSUPPORTED.childPipeline(child.custom));
     const concurrencyGroup = s.concurrencyGroup ?? concurrency?.group;
     return {
       ...s,
+      ...('at' in artifacts && { artifacts }),
       // 'final' for the `- final:` item (set where the item is read); everything else is 'step'.
       kind: 'step' as 'step' | 'final',
       script: s.script ?? [],
@@ -435,7 +489,7 @@ function item<Sh extends Record<string, z.core.$ZodType>, M>(
 /** A step, or the final step, as an entry of a list of steps. */
 const stepItem = (context: string) =>
   item(context, { step: z.optional(step), final: z.optional(step) }, (entry) =>
-    only(entry.step, entry.final && amend(entry.final, { kind: 'final' })),
+    only(entry.step, entry.final && amend(entry.final, { kind: 'final' as const })),
   );
 
 const groupedStep = stepItem('parallel item');
@@ -496,33 +550,57 @@ const pipelineItem = item(
       | Step
       | z.output<typeof parallel>
       | z.output<typeof stage>
-      | { kind: 'variables'; variables: typeof entry.variables & {} }
+      | { kind: 'variables'; variables: typeof entry.variables & {}; at: Position }
     >(
       entry.step,
       entry.parallel,
       entry.stage,
-      entry.final && amend(entry.final, { kind: 'final' }),
-      entry.variables && { kind: 'variables' as const, variables: entry.variables },
+      entry.final && amend(entry.final, { kind: 'final' as const }),
+      entry.variables && { kind: 'variables' as const, variables: entry.variables, at: entry.at },
     ),
 );
 
 const items = listAs(
   pipelineItem,
-  (entries, origin) => ({
-    items: entries.flatMap((e) => (e.kind === 'variables' ? [] : [e])),
-    /** Only custom pipelines declare variables. */
-    variables: entries.flatMap((e) => (e.kind === 'variables' ? e.variables : [])),
-    at: origin.at,
-  }),
+  (entries, origin) => {
+    // Bitbucket's documentation and schema declare a custom pipeline's variables before its steps.
+    for (const [index, entry] of entries.entries()) {
+      if (entry.kind === 'variables' && index > 0)
+        origin.error(
+          entry.at,
+          'variables-not-first',
+          '`variables` must be the first item of a custom pipeline',
+        );
+    }
+    return {
+      items: entries.flatMap((e) => (e.kind === 'variables' ? [] : [e])),
+      /** Only custom pipelines declare variables. */
+      variables: entries.flatMap((e) => (e.kind === 'variables' ? e.variables : [])),
+      at: origin.at,
+    };
+  },
   { nonEmpty: true },
 );
 type Built = z.output<typeof items> & { readonly importFrom?: string };
 
+// Bitbucket's two forms: `repository:branch-or-tag:pipeline-name`, and `pipeline-name@import-source`
+// for a source declared under `definitions.imports`.
 const importRef = nonEmptyText.check(
   rule<string>(
     'import-format',
-    (v) => /^[^:]+:[^:]+:[^:]+$/.test(v),
-    (v) => `\`import\` takes repository:branch-or-tag:pipeline-name, not ${show(v)}`,
+    (v) => /^[^:]+:[^:]+:[^:]+$/.test(v) || /^[^@]+@[^@]+$/.test(v),
+    (v) =>
+      `\`import\` takes repository:branch-or-tag:pipeline-name or pipeline-name@import-source, not ${show(v)}`,
+  ),
+);
+
+/** A source of shared pipelines: a file of this repository, or another repository's branch or tag. */
+const importSource = nonEmptyText.check(
+  rule<string>(
+    'import-source-format',
+    (v) => /^[^:]+(:[^:]+)?(:[^:]+)?$/.test(v),
+    (v) =>
+      `an import source is a file path, repository:branch-or-tag or repository:branch-or-tag:file-path, not ${show(v)}`,
   ),
 );
 
@@ -611,6 +689,44 @@ export const pipelines = mappingAs(
   },
 );
 
+// --- triggers -----------------------------------------------------------------------------------
+
+// Bitbucket names more events than these (pipeline-completed, …) and does not list them all; a name
+// Finale does not fire is a warning, so a file Bitbucket accepts is not refused.
+const triggerCondition = nonEmptyText.check(
+  rule<string>(
+    'trigger-condition',
+    (v) => parseCondition(v).ok,
+    (v) => {
+      const parsed = parseCondition(v);
+      return parsed.ok ? '' : parsed.message;
+    },
+  ),
+);
+
+const triggers = recordAs(
+  list(
+    mapping('trigger', { condition: triggerCondition, pipelines: list(nonEmptyText, { nonEmpty: true }) }),
+    {
+      nonEmpty: true,
+    },
+  ),
+  (events, origin) =>
+    Object.entries(events).flatMap(([event, entries]) => {
+      if (!(FIRED_EVENTS as readonly string[]).includes(event)) {
+        const documented = (DOCUMENTED_EVENTS as readonly string[]).includes(event);
+        origin.warn(
+          origin.key(event),
+          documented ? 'unsupported-trigger-event' : 'unknown-trigger-event',
+          documented
+            ? UNSUPPORTED.triggerEvent(event, FIRED_EVENTS)
+            : UNSUPPORTED.unknownTriggerEvent(event, nearest(event, DOCUMENTED_EVENTS)),
+        );
+      }
+      return entries.map((entry) => amend(entry, { event }));
+    }),
+);
+
 // --- definitions and the file -------------------------------------------------------------------
 
 const cache = z.union([
@@ -659,6 +775,7 @@ const definitions = mappingAs(
   {
     caches: isolated(z.nullish(record(cache))),
     services: isolated(z.nullish(record(service))),
+    imports: isolated(z.nullish(record(scalar(importSource, (source, at) => ({ source, at }))))),
     /** Shared with other repositories (`export: true`); no trigger selects them. */
     pipelines: isolated(z.nullish(record(pipeline, { isolated: true })), {
       code: 'shared-pipelines',
@@ -668,6 +785,7 @@ const definitions = mappingAs(
   (d) => ({
     caches: named(d.caches),
     services: named(d.services),
+    imports: named(d.imports),
     shared: Object.entries(d.pipelines ?? {}).map(([name, p]) => ({
       ...selected(p, 'custom', name),
       key: `shared:${name}`,
@@ -696,16 +814,23 @@ export const file = mappingAs(
     ),
     definitions: isolated(z.nullish(definitions)),
     pipelines: isolated(pipelines),
+    /** Which custom pipelines run for which event, and when (Bitbucket's newer `triggers`). */
+    triggers: isolated(z.nullish(triggers)),
     export: isolated(z.nullish(bool)),
     labels: isolated(z.nullish(z.record(z.string(), z.unknown())), {
       code: 'unsupported-labels',
       message: () => UNSUPPORTED.labels(),
     }),
   },
-  ({ definitions, pipelines, export: _export, labels: _labels, at: _at, ...top }) => ({
+  ({ definitions, pipelines, triggers, export: _export, labels: _labels, at: _at, ...top }) => ({
     ...top,
-    definitions: { caches: definitions?.caches ?? [], services: definitions?.services ?? [] },
+    definitions: {
+      caches: definitions?.caches ?? [],
+      services: definitions?.services ?? [],
+      imports: definitions?.imports ?? [],
+    },
     pipelines: pipelines ?? [],
+    triggers: triggers ?? [],
     ...(definitions && definitions.shared.length > 0 && { sharedPipelines: definitions.shared }),
   }),
   { loose: true },

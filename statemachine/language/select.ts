@@ -1,6 +1,7 @@
 // Which pipeline a trigger runs, following Bitbucket's documented precedence (see the README):
 // an exact name beats any glob, a more specific glob beats a more generic one, `default` serves
 // pushes to branches no pattern matched (never tags), and `[skip ci]` starts nothing.
+import { evaluateCondition, parseCondition } from './conditions';
 import { compareSpecificity, matchGlob, type Specificity } from './glob';
 import type { Pipeline, PipelineFile, Selection, SelectorKind, TriggerEvent } from './model';
 
@@ -154,6 +155,67 @@ export function resolveVariables(
     variables[variable.name] = value;
   }
   return { variables, errors };
+}
+
+/** The trigger events a repository event fires, and the variables their conditions see. */
+function firedBy(event: TriggerEvent): { events: readonly string[]; variables: Record<string, string> } {
+  switch (event.kind) {
+    case 'branch':
+      return { events: ['repository-push'], variables: { BITBUCKET_BRANCH: event.branch } };
+    case 'tag':
+      return { events: ['repository-push'], variables: { BITBUCKET_TAG: event.tag } };
+    case 'bookmark':
+      return { events: ['repository-push'], variables: { BITBUCKET_BOOKMARK: event.bookmark } };
+    case 'pull-request':
+      return {
+        // New commits on a pull request update it and push to it; opening it creates it.
+        events:
+          event.action === 'updated' ? ['pullrequest-updated', 'pullrequest-push'] : ['pullrequest-created'],
+        variables: {
+          BITBUCKET_BRANCH: event.source,
+          ...(event.destination !== undefined && { BITBUCKET_PR_DESTINATION_BRANCH: event.destination }),
+        },
+      };
+    case 'custom':
+      return { events: [], variables: {} };
+  }
+}
+
+/**
+ * The custom pipelines the file's `triggers` start for an event, besides the pipeline
+ * selectPipeline chooses: every trigger whose condition holds, each pipeline once, in the order
+ * they are written ("they can be configured to run as many pipelines as you need in parallel").
+ */
+export function triggeredPipelines(file: PipelineFile, event: TriggerEvent): Selection[] {
+  if (event.kind !== 'custom' && event.message !== undefined && SKIP.test(event.message)) return [];
+  const { events, variables } = firedBy(event);
+  const started = new Set<string>();
+  const selections: Selection[] = [];
+  for (const trigger of file.triggers) {
+    if (!events.includes(trigger.event)) continue;
+    const parsed = parseCondition(trigger.condition);
+    // The file was validated, so its conditions parse.
+    if (!parsed.ok) throw new Error(`an invalid trigger condition passed validation: ${parsed.message}`);
+    if (!evaluateCondition(parsed.condition, variables)) continue;
+    for (const name of trigger.pipelines) {
+      if (started.has(name)) continue;
+      started.add(name);
+      const pipeline = findPipeline(file, `custom:${name}`);
+      if (!pipeline) throw new Error(`a trigger names the custom pipeline ${name}, which validation found`);
+      const reason = `the \`${trigger.event}\` trigger's condition \`${trigger.condition}\` holds`;
+      const resolved = resolveVariables(pipeline, {});
+      selections.push(
+        resolved.errors.length > 0
+          ? {
+              pipeline: null,
+              reason: `${reason}, but \`${pipeline.key}\` needs variables`,
+              errors: resolved.errors,
+            }
+          : chosen(pipeline, reason, resolved.variables),
+      );
+    }
+  }
+  return selections;
 }
 
 function chosen(pipeline: Pipeline, reason: string, variables: Record<string, string> = {}): Selection {

@@ -23,7 +23,7 @@ export const UNSUPPORTED = {
   childPipeline: (custom: string) =>
     `Finale does not run child pipelines: this step fails instead of starting custom:${custom}`,
   imported: (from: string) =>
-    `Finale cannot import pipelines from other repositories: this pipeline (${from}) never runs`,
+    `Finale cannot import shared pipeline configurations: this pipeline (${from}) never runs`,
   shared: () =>
     'Finale validates shared pipelines (`definitions.pipelines`) but never runs them: other repositories import them in Bitbucket',
   labels: () => 'Finale ignores `labels`',
@@ -37,6 +37,10 @@ export const UNSUPPORTED = {
           ? `; did you mean \`${suggestion}\`?`
           : ''
     }`,
+  triggerEvent: (event: string, fired: readonly string[]) =>
+    `Finale does not fire \`${event}\` triggers: their pipelines start only from ${fired.join(', ')}`,
+  unknownTriggerEvent: (event: string, suggestion: string | undefined) =>
+    `\`${event}\` is not a trigger event Bitbucket documents${suggestion ? `; did you mean \`${suggestion}\`?` : ''}; Finale never fires it`,
   undefinedCache: (cache: string) =>
     `the cache \`${cache}\` is neither predefined nor defined under \`definitions.caches\`; Finale ignores it`,
 } as const;

@@ -167,6 +167,38 @@ describe('Bitbucket Cloud deliveries', () => {
     expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
 
+  it("starts the custom pipelines the file's triggers add, each once, besides the selected pipeline", async () => {
+    // Bitbucket: "they can be configured to run as many pipelines as you need in parallel"
+    // (https://www.atlassian.com/blog/bitbucket/reimagining-how-you-structure-workflows-in-bitbucket-pipelines).
+    const withTriggers = `${PIPELINES}  custom:
+    unit-tests:
+      - step: {script: [make test]}
+    scan:
+      - step: {script: [make scan]}
+triggers:
+  repository-push:
+    - condition: glob(BITBUCKET_BRANCH, "name-of-*")
+      pipelines: [unit-tests, scan]
+    - condition: BITBUCKET_BRANCH == "main"
+      pipelines: [scan]
+`;
+    aws.server.route('GET', `${CLOUD_REPO}/src/${PUSH_COMMIT}/bitbucket-pipelines.yml`, 200, withTriggers);
+    aws.server.route('POST', `${CLOUD_REPO}/commit/${PUSH_COMMIT}/statuses/build`, 201, {});
+    const result = answer(await handler()(cloud('repo:push', PUSH, {}, 'triggers-uuid')));
+    expect(result.status).toBe(201);
+    expect(result.body.started.map((run) => run.pipeline)).toEqual([
+      'default',
+      'custom:unit-tests',
+      'custom:scan',
+    ]);
+    expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(3);
+    // The file is read once for the trigger.
+    expect(aws.server.requests.filter((request) => request.method === 'GET')).toHaveLength(1);
+    const again = answer(await handler()(cloud('repo:push', PUSH, {}, 'triggers-uuid')));
+    expect(again.status).toBe(202);
+    expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(3);
+  });
+
   it('rejects forged and unsigned deliveries with 401 and starts nothing', async () => {
     const forged = answer(
       await handler()(cloud('repo:push', PUSH, { signature: sign(PUSH, 'not-the-secret') })),

@@ -10,6 +10,8 @@ export interface RuleContext {
   itemAt(object: { readonly at: Position }, key: string, index: number): Position;
   readonly definedServices: ReadonlySet<string>;
   readonly definedCaches: ReadonlySet<string>;
+  /** The names under `definitions.imports`, for `import: pipeline@source`. */
+  readonly importSources: ReadonlySet<string>;
   readonly customPipelines: ReadonlySet<string>;
 }
 

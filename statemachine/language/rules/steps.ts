@@ -67,6 +67,15 @@ const predefinedCaches: readonly string[] = BITBUCKET.predefinedCaches;
 
 export const references: Rule = (pipeline, context) => {
   const { sink, keyAt, itemAt } = context;
+  const source = pipeline.importFrom?.split('@')[1];
+  if (source !== undefined && !context.importSources.has(source)) {
+    const known = [...context.importSources];
+    sink.error(
+      pipeline.at,
+      'import-source-unknown',
+      `the import source \`${source}\` is not declared under \`definitions.imports\`${known.length ? ` (declared: ${known.join(', ')})` : ''}`,
+    );
+  }
   for (const step of stepsOf(pipeline.items)) {
     step.services.forEach((service, index) => {
       if (context.definedServices.has(service) || predefinedServices.includes(service)) return;

@@ -220,7 +220,49 @@ describe('finale explain', () => {
       errors: ['`ENVIRONMENT` is required: it has no default'],
       pipeline: null,
       steps: [],
+      triggered: [],
     });
+  });
+
+  it("lists the custom pipelines the file's triggers add, and exits 0 when only they would run", async () => {
+    await writeFile(
+      join(dir, 'triggers.yml'),
+      [
+        'pipelines:',
+        '  custom:',
+        '    lint:',
+        '      - step: {name: Lint, script: [make lint]}',
+        'triggers:',
+        '  pullrequest-push:',
+        '    - condition: BITBUCKET_PR_DESTINATION_BRANCH == "main"',
+        '      pipelines: [lint]',
+        '',
+      ].join('\n'),
+    );
+    const opened = await finale(['explain', '-f', 'triggers.yml', '--pr', 'feature/x:main'], dir);
+    expect(opened.code).toBe(1);
+    const updated = await finale(
+      ['explain', '-f', 'triggers.yml', '--pr', 'feature/x:main', '--pr-event', 'updated'],
+      dir,
+    );
+    expect(updated.code).toBe(0);
+    expect(updated.stdout).toBe(
+      [
+        'No pipeline runs: no pull-requests pattern matches the pull request from `feature/x` to `main`.',
+        'custom:lint also runs: the `pullrequest-push` trigger\'s condition `BITBUCKET_PR_DESTINATION_BRANCH == "main"` holds.',
+        '  1. Lint',
+        '',
+      ].join('\n'),
+    );
+    const json = JSON.parse(
+      (
+        await finale(
+          ['explain', '-f', 'triggers.yml', '--pr', 'x:main', '--pr-event', 'updated', '--json'],
+          dir,
+        )
+      ).stdout,
+    );
+    expect(json.triggered.map((t: { pipeline: string }) => t.pipeline)).toEqual(['custom:lint']);
   });
 
   it('reads --pr SOURCE:DESTINATION', async () => {
