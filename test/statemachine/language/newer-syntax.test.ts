@@ -131,7 +131,9 @@ describe('triggers', () => {
       'missing-key@15:7',
       'missing-key@16:7',
     ]);
-    expect(message(result, 'trigger-condition')).toContain('`+` is not an operator of trigger conditions');
+    expect(message(result, 'trigger-condition')).toContain(
+      '`+` at character 18 is not part of a trigger condition',
+    );
   });
 
   it('warns of events Finale does not fire, and of names Bitbucket does not document', () => {
