@@ -47,7 +47,12 @@ export interface AgentHandle {
   stop(): Promise<void>;
 }
 
-const readText = (path: string) => readFile(path, 'utf8').catch(() => undefined);
+/** A file the supervisor writes, or undefined while it has not written it. */
+const readText = (path: string) =>
+  readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
 
 type Ending =
   | { readonly kind: 'status'; readonly status: SupervisorStatus }

@@ -81,9 +81,14 @@ export async function prepare(deps: PrepareDeps): Promise<void> {
   } catch (error) {
     const message = (error as Error).message;
     log(`finale: the step could not be prepared: ${message}`);
-    await mkdir(paths.dir, { recursive: true }).catch(() => undefined);
-    await writeFile(paths.prepareError, `${message}\n`).catch(() => undefined);
-    await chmod(paths.dir, 0o777).catch(() => undefined);
+    // The step container shows this file's message; if it cannot be written, the task's log says so.
+    try {
+      await mkdir(paths.dir, { recursive: true });
+      await writeFile(paths.prepareError, `${message}\n`);
+      await chmod(paths.dir, 0o777);
+    } catch (writing) {
+      log(`finale: the reason could not be handed to the step: ${(writing as Error).message}`);
+    }
     throw error;
   }
 }

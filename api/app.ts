@@ -67,7 +67,6 @@ async function body<T>(c: Context, schema: z.ZodMiniType<T>): Promise<T> {
 
 export function createApi(deps: ApiDeps): Hono<Env> {
   const { core } = deps;
-  const { store } = core.deps;
   const app = new Hono<Env>();
 
   const repositoryOf = (c: Context): string => {
@@ -80,8 +79,8 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   const findRun = async (c: Context): Promise<RunRecord> => {
     const ref = c.req.param('run') ?? '';
     const run = /^\d+$/.test(ref)
-      ? await store.runs.getByBuildNumber(repositoryOf(c), Number(ref))
-      : await store.runs.get(ref);
+      ? await core.getRunByBuildNumber(repositoryOf(c), Number(ref))
+      : await core.getRun(ref);
     if (!run) throw new NotFoundError(`no run ${ref}`);
     return run;
   };
@@ -137,7 +136,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     const limit = Number(c.req.query('limit') ?? 25);
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new UsageError('limit: 1 to 200');
     const cursor = c.req.query('cursor');
-    const page = await store.runs.list(repositoryOf(c), { limit, ...(cursor ? { cursor } : {}) });
+    const page = await core.listRuns(repositoryOf(c), { limit, ...(cursor ? { cursor } : {}) });
     return c.json(page);
   });
 

@@ -9,9 +9,9 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { LogReader } from '../core/ports';
 import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
+import { stepHasEnded } from '../vocabulary/contract';
 import { logStreamOf } from './task-definitions';
 
-const ACTIVE = new Set(['PENDING', 'WAITING', 'RUNNING']);
 /** Pages read per request: a follower asks again for the rest. */
 const MAX_PAGES = 5;
 
@@ -48,7 +48,7 @@ export function cloudWatchLogReader(client: CloudWatchLogsClient, logGroup: stri
   return {
     async read(run, step, offset) {
       const record = run.steps[String(step)];
-      const ended = record !== undefined && !ACTIVE.has(record.status);
+      const ended = record !== undefined && stepHasEnded(record.status);
       if (!record?.taskId) return { text: '', next: offset, complete: ended, more: false };
       const streams = [TASK_CONTAINERS.prepare, TASK_CONTAINERS.step].map((container) =>
         logStreamOf(container, record.taskId!),

@@ -3,7 +3,7 @@
 
 import type { LogChunk } from '../core/ports';
 import type { RunRecord, StepRecord } from '../store/records';
-import { TERMINAL_RUN_STATUSES } from '../vocabulary/contract';
+import { stepHasEnded, TERMINAL_RUN_STATUSES } from '../vocabulary/contract';
 import type { ApiClient } from './client';
 import { orderedSteps } from './format';
 
@@ -90,7 +90,7 @@ export async function followRun(
       seen.set(step.index, step);
       const changed = !previous || previous.status !== step.status;
       // A step that started is announced before its log; one that ended, after the end of its log.
-      const ended = !['PENDING', 'WAITING', 'RUNNING'].includes(step.status);
+      const ended = stepHasEnded(step.status);
       if (changed && !ended) handlers.onStep?.(step, previous, run);
       if (STARTED(step) && !complete.has(step.index)) await readLog(run.runId, step);
       if (changed && ended) handlers.onStep?.(step, previous, run);

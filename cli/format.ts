@@ -63,16 +63,6 @@ export function stepLabel(step: Pick<StepRecord, 'name' | 'kind'>): string {
   return step.kind === 'final' ? `[Final Step] ${step.name}` : step.name;
 }
 
-export const TERMINAL_STEP: readonly StepStatus[] = [
-  'SUCCESSFUL',
-  'FAILED',
-  'STOPPED',
-  'TIMED_OUT',
-  'SKIPPED',
-  'NOT_RUN',
-  'ERROR',
-];
-
 /** The exit code of `finale run` for a finished run: 0 successful, 130 stopped, 1 otherwise. */
 export function exitCodeOf(status: RunStatus): number {
   if (status === 'SUCCESSFUL') return 0;

@@ -1,7 +1,7 @@
 // Approving or refusing a manual step of a paused run. Approve resumes the execution; refuse fails
 // the wait with Approval.Refused, which routes to the final step. Both are audited.
 
-import { ConditionFailedError } from '../store/errors';
+import { ConditionFailedError, RunConflictError } from '../store/errors';
 import type { RunRecord, WaitingRecord } from '../store/records';
 import { type Caller, ERROR_NAMES } from '../vocabulary/contract';
 import type { CoreDeps } from './deps';
@@ -87,8 +87,8 @@ async function resumeOrExplain(
   try {
     return await deps.store.runs.resumeFromApproval(run.runId, waiting, decision);
   } catch (error) {
-    if (!(error instanceof ConditionFailedError)) throw error;
-    const current = error.current as RunRecord | undefined;
+    if (!(error instanceof RunConflictError)) throw error;
+    const current = error.current;
     throw new RunStateError(
       `Run #${run.buildNumber} of ${run.repository} is ${current?.status ?? 'gone'}: its approval was already decided`,
     );

@@ -1,7 +1,7 @@
 // The control actions the compiled state machine invokes (vocabulary/contract.ts ControlRequest):
 // through the control Lambda on AWS, through the same dispatch function on the embedded engine.
 
-import { ConditionFailedError } from '../store/errors';
+import { ConditionFailedError, RunConflictError } from '../store/errors';
 import type { RunRecord, StepRecord } from '../store/records';
 import {
   type CaughtError,
@@ -81,8 +81,8 @@ async function startRun(request: { runId: string }, deps: CoreDeps): Promise<Con
     const run = await deps.store.runs.start(request.runId, deps.clock.now());
     return { status: run.status };
   } catch (error) {
-    if (!(error instanceof ConditionFailedError)) throw error;
-    const current = error.current as RunRecord | undefined;
+    if (!(error instanceof RunConflictError)) throw error;
+    const current = error.current;
     if (!current) throw new NotFoundError(`No run with id ${request.runId}`);
     // A retried invocation, or a run stopped before it started: the first Begin decides.
     if (current.phase !== 'done') return { status: current.status };
@@ -101,8 +101,8 @@ async function beginStep(
     const updated = await deps.store.runs.beginStep(request.runId, request.step, { at: deps.clock.now() });
     return { step: request.step, attempt: stepOf(updated, request.step).attempts };
   } catch (error) {
-    if (!(error instanceof ConditionFailedError)) throw error;
-    const current = error.current as RunRecord | undefined;
+    if (!(error instanceof RunConflictError)) throw error;
+    const current = error.current;
     if (!current) throw new NotFoundError(`No run with id ${request.runId}`);
     const record = stepOf(current, request.step);
     if (record.kind === 'final') return beginFinalAgain(current, record, deps);
@@ -293,8 +293,8 @@ async function awaitApproval(
     await deps.store.runs.pauseForApproval(request.runId, waiting);
     return { state: 'waiting' };
   } catch (error) {
-    if (!(error instanceof ConditionFailedError)) throw error;
-    const current = error.current as RunRecord | undefined;
+    if (!(error instanceof RunConflictError)) throw error;
+    const current = error.current;
     await deps.orchestrator.sendTaskFailure(
       request.taskToken,
       ERROR_NAMES.pipelineStopped,
@@ -329,16 +329,16 @@ async function acquireLock(
       since: clock.now(),
     });
   } catch (error) {
-    if (!(error instanceof ConditionFailedError)) throw error;
-    const current = error.current as RunRecord | undefined;
+    if (!(error instanceof RunConflictError)) throw error;
+    const current = error.current;
     if (current?.status !== 'PAUSED') return stopped(current?.status ?? 'gone');
     // A sibling branch waits for its approval: the run's waiting record stays the approval's; a
     // stop finds this token in the lock queue instead.
     try {
       run = await store.runs.markStepWaiting(runId, step);
     } catch (again) {
-      if (!(again instanceof ConditionFailedError)) throw again;
-      return stopped((again.current as RunRecord | undefined)?.status ?? 'gone');
+      if (!(again instanceof RunConflictError)) throw again;
+      return stopped(again.current?.status ?? 'gone');
     }
   }
   const result = await acquire(
@@ -350,7 +350,10 @@ async function acquireLock(
     const current = await requireRun(runId, deps);
     if (current.status !== 'RUNNING' && current.status !== 'PAUSED') {
       await leaveLockQueue({ repository: run.repository, key, runId }, deps);
-      await store.runs.clearWaiting(runId, taskToken).catch(() => undefined);
+      await store.runs.clearWaiting(runId, taskToken).catch((error) => {
+        // The stop that ended the run has cleared the waiting record already.
+        if (!(error instanceof RunConflictError)) throw error;
+      });
       return stopped(current.status);
     }
   }

@@ -4,11 +4,21 @@
 import type { ControlRequest } from '../vocabulary/contract';
 import { approveRun, refuseRun } from './approve';
 import { dispatchControl } from './control';
+import { forgetDelivery, markDeliverySeen } from './deliveries';
 import type { CoreDeps } from './deps';
 import { forceUnlock, listLocks } from './locks';
-import { claimOrphan, findOrphans, markAborted, renewEngineLeases } from './orphans';
+import {
+  claimOrphan,
+  findOrphans,
+  markAborted,
+  releaseEngineLease,
+  renewEngineLease,
+  renewEngineLeases,
+} from './orphans';
+import { addRunNote, getPlan, getRun, getRunByBuildNumber, listRuns, listUnfinishedRuns } from './reads';
 import { createRun } from './runs';
 import { getSettings, setSetting } from './settings';
+import { type Executor, type StartPipelineRequest, startPipeline } from './start';
 import { stopRun } from './stop';
 import { taskEnded, taskStarted } from './task-hooks';
 
@@ -26,7 +36,15 @@ export {
   listLocks,
   releaseLock,
 } from './locks';
-export { claimOrphan, type EngineLease, findOrphans, markAborted, renewEngineLeases } from './orphans';
+export {
+  claimOrphan,
+  type EngineLease,
+  findOrphans,
+  markAborted,
+  releaseEngineLease,
+  renewEngineLease,
+  renewEngineLeases,
+} from './orphans';
 export {
   decideRunOutcome,
   decideStepOutcome,
@@ -52,14 +70,29 @@ export { type TaskEnd, taskEnded, taskStarted } from './task-hooks';
 
 type Bound<F> = F extends (...args: [...infer A, infer _D]) => infer R ? (...args: A) => R : never;
 
-/** The core functions with their deps bound. */
+/**
+ * The core functions with their deps bound: the one door of the adapters (the Lambdas, the API,
+ * the local server), which never hold the store themselves.
+ */
 export function createCore(deps: CoreDeps) {
   const bind =
     <A extends unknown[], R>(fn: (...args: [...A, CoreDeps]) => R) =>
     (...args: A): R =>
       fn(...args, deps);
   return {
-    deps,
+    /** Parses, selects, compiles and records a run, then hands it to the engine's executor. */
+    startPipeline: (request: StartPipelineRequest, executor: Executor) =>
+      startPipeline(request, { ...deps, executor }),
+    getRun: bind(getRun) as Bound<typeof getRun>,
+    getRunByBuildNumber: bind(getRunByBuildNumber) as Bound<typeof getRunByBuildNumber>,
+    listRuns: bind(listRuns) as Bound<typeof listRuns>,
+    listUnfinishedRuns: bind(listUnfinishedRuns) as Bound<typeof listUnfinishedRuns>,
+    getPlan: bind(getPlan) as Bound<typeof getPlan>,
+    addRunNote: bind(addRunNote) as Bound<typeof addRunNote>,
+    markDeliverySeen: bind(markDeliverySeen) as Bound<typeof markDeliverySeen>,
+    forgetDelivery: bind(forgetDelivery) as Bound<typeof forgetDelivery>,
+    renewEngineLease: bind(renewEngineLease) as Bound<typeof renewEngineLease>,
+    releaseEngineLease: bind(releaseEngineLease) as Bound<typeof releaseEngineLease>,
     control: <R extends ControlRequest>(request: R) => dispatchControl(request, deps),
     createRun: bind(createRun) as Bound<typeof createRun>,
     stop: bind(stopRun),

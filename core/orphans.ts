@@ -2,7 +2,7 @@
 // renewing; a run whose lease expired and that is not terminal is an orphan, which another instance
 // claims with one conditional write (so exactly one does), then runs its final step.
 
-import { ConditionFailedError } from '../store/errors';
+import { ConditionFailedError, RunConflictError } from '../store/errors';
 import type { RunRecord } from '../store/records';
 import type { CoreDeps } from './deps';
 import { retryOnConflict } from './retry';
@@ -34,6 +34,37 @@ export async function renewEngineLeases(
     }
   }
   return renewed;
+}
+
+/**
+ * Extends one run's lease: the instance's own upkeep, from memory. RunConflictError when another
+ * instance took the run over, or it finished (its `current` says which).
+ */
+export function renewEngineLease(
+  runId: string,
+  instance: string,
+  leaseUntil: number,
+  deps: Pick<CoreDeps, 'store'>,
+): Promise<RunRecord> {
+  return deps.store.runs.renewEngineLease(runId, instance, leaseUntil);
+}
+
+/**
+ * Hands a run's lease back at once (its engine is closing), so another instance adopts it without
+ * waiting for the lease to run out. False when the run finished or was adopted meanwhile.
+ */
+export async function releaseEngineLease(
+  runId: string,
+  instance: string,
+  deps: Pick<CoreDeps, 'store'>,
+): Promise<boolean> {
+  try {
+    await deps.store.runs.renewEngineLease(runId, instance, 0);
+    return true;
+  } catch (error) {
+    if (error instanceof RunConflictError) return false;
+    throw error;
+  }
 }
 
 /** Unfinished runs whose engine lease has expired. */

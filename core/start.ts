@@ -118,14 +118,19 @@ export async function startPipeline(
     await deps.executor.start(run, plan);
   } catch (error) {
     // Nothing ran and nothing is held: the run ends at once so it does not look pending forever.
-    await deps.store.runs
-      .finish(run.runId, {
+    try {
+      await deps.store.runs.finish(run.runId, {
         status: 'ERROR',
         reason: 'internal',
         endedAt: deps.clock.now(),
         expectedVersion: run.version,
-      })
-      .catch(() => undefined);
+      });
+    } catch (ending) {
+      throw new AggregateError(
+        [error, ending],
+        `run #${run.buildNumber} could not be started, nor ended: it stays PENDING (${(error as Error).message}; ${(ending as Error).message})`,
+      );
+    }
     throw error;
   }
   return {

@@ -3,25 +3,17 @@
 // file has changeset conditions, then core's startPipeline selects, compiles, records the run and
 // hands it to the AWS executor; the host hears INPROGRESS.
 
-import {
-  type Executor,
-  InvalidPipelineError,
-  NoPipelineError,
-  type StartedRun,
-  startPipeline,
-} from '../core/start';
+import type { Core } from '../core/index';
+import { type Executor, InvalidPipelineError, NoPipelineError, type StartedRun } from '../core/start';
 import type { RepositoryHost } from '../repository-hosts/host';
 import type { PipelineFile, Selection } from '../statemachine/language/model';
 import type { TriggerRecord } from '../store/records';
-import type { Store } from '../store/store';
-import type { Clock } from '../vocabulary/contract';
 import { reportStatus } from './status';
 
 export const PIPELINE_FILE = 'bitbucket-pipelines.yml';
 
 export interface StartDeps {
-  readonly store: Store;
-  readonly clock: Clock;
+  readonly core: Core;
   readonly executor: Executor;
   readonly host: RepositoryHost;
   /** For the commit status link when the run has no execution (yet). */
@@ -110,7 +102,7 @@ export async function startRun(request: StartRequest, deps: StartDeps): Promise<
   const changedFiles = await changedFilesOf(request, text, deps);
   let started: StartedRun;
   try {
-    started = await startPipeline(
+    started = await deps.core.startPipeline(
       {
         repository,
         source: { text, path },
@@ -119,7 +111,7 @@ export async function startRun(request: StartRequest, deps: StartDeps): Promise<
         caller: { user: request.user },
         ...(changedFiles ? { changedFiles } : {}),
       },
-      deps,
+      deps.executor,
     );
   } catch (error) {
     if (error instanceof InvalidPipelineError) {
@@ -132,7 +124,7 @@ export async function startRun(request: StartRequest, deps: StartDeps): Promise<
     }
     throw error;
   }
-  const run = (await deps.store.runs.get(started.run.runId)) ?? started.run;
+  const run = (await deps.core.getRun(started.run.runId)) ?? started.run;
   await reportStatus(
     deps,
     { repository, commit: trigger.commit, pipeline: run.pipeline, run },

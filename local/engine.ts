@@ -180,7 +180,10 @@ export function startExecution(
   const recorded = onEvent
     ? (async () => {
         for await (const event of execution.eventLogs) await onEvent(event as HistoryEvent);
-      })().catch(() => undefined)
+      })().catch((error) =>
+        // The run goes on; only its history (`finale show --history`) stops here.
+        console.error(`finale: the history of ${id} stopped being recorded:`, error),
+      )
     : Promise.resolve();
 
   const done = execution.result

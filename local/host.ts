@@ -8,10 +8,8 @@ import { basename, relative, resolve } from 'node:path';
 import type { Core } from '../core/index';
 import { createCore, createPlanSource } from '../core/index';
 import type { LogReader, RunStarter, StartRunRequest } from '../core/ports';
-import { startPipeline } from '../core/start';
 import { braceUuid, type RepositoryIdentity } from '../core/variables';
 import { pickPipeline } from '../statemachine/language/pick';
-import { ConditionFailedError } from '../store/errors';
 import { createStore, systemClock } from '../store/store';
 import type { ControlRequest } from '../vocabulary/contract';
 import { FinaleError, UsageError } from '../vocabulary/errors';
@@ -157,7 +155,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     });
     return chain;
   };
-  const sweep = () => sweepHome(paths, store, identity.key, options.keepRuns);
+  const sweep = () => sweepHome(paths, core, identity.key, options.keepRuns);
   const control = async (request: ControlRequest) => {
     await seams.beforeControl?.(request);
     return core.control(request);
@@ -194,7 +192,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
         : await changedSinceUpstream(paths.root, snapshot.commit, snapshot.branch);
       let created = false;
       try {
-        const started = await startPipeline(
+        const started = await core.startPipeline(
           {
             runId,
             repository: identity.key,
@@ -216,22 +214,17 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
             engine: { instance: engine.instance, leaseUntil: Date.now() + leaseSeconds * 1000 },
           },
           {
-            store,
-            clock: systemClock,
-            executor: {
-              async start(run, plan) {
-                created = true;
-                if (request.environment) tasks.setEnvironment(run.runId, request.environment);
-                executions.start(run, plan);
-              },
+            async start(run, plan) {
+              created = true;
+              if (request.environment) tasks.setEnvironment(run.runId, request.environment);
+              executions.start(run, plan);
             },
           },
         );
         return { ...started, notices: tasks.noticesFor(request.environment) };
       } finally {
         // A refused start (a pipeline that does not validate, say) leaves nothing behind.
-        if (!created && !(await store.runs.get(runId)))
-          await rm(runPaths.dir, { recursive: true, force: true });
+        if (!created && !(await core.getRun(runId))) await rm(runPaths.dir, { recursive: true, force: true });
       }
     },
   };
@@ -264,14 +257,8 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     async close() {
       const handedOver = stop();
       await chain;
-      await Promise.all(
-        handedOver.map((runId) =>
-          store.runs.renewEngineLease(runId, engine.instance, 0).catch((error) => {
-            // Finished meanwhile, or adopted already: nothing to hand over.
-            if (!(error instanceof ConditionFailedError)) throw error;
-          }),
-        ),
-      );
+      // A run finished meanwhile, or adopted already, has nothing to hand over.
+      await Promise.all(handedOver.map((runId) => core.releaseEngineLease(runId, engine.instance)));
       severed = true;
       // Its keep-alive connections would hold a process that lives on (a test, the simulation) open.
       client.destroy();

@@ -5,8 +5,8 @@
 
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Core } from '../core/index';
 import type { RunRecord } from '../store/records';
-import type { Store } from '../store/store';
 import type { FinalePaths } from './paths';
 
 /** The default number of finished runs whose files are kept; FINALE_KEEP_RUNS overrides it. */
@@ -27,14 +27,14 @@ async function entries(dir: string): Promise<string[]> {
 
 export async function sweepHome(
   paths: FinalePaths,
-  store: Pick<Store, 'runs'>,
+  core: Pick<Core, 'getRun'>,
   repository: string,
   keepRuns = keepRunsSetting(),
 ): Promise<void> {
   const runsDir = join(paths.home, 'runs');
   const finished: RunRecord[] = [];
   for (const runId of await entries(runsDir)) {
-    const run = await store.runs.get(runId);
+    const run = await core.getRun(runId);
     if (!run) {
       // A directory without a record: a start in progress (which may remove it meanwhile), or one
       // whose server died before the record was written.

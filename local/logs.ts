@@ -5,6 +5,7 @@
 
 import { open } from 'node:fs/promises';
 import type { LogChunk, LogReader } from '../core/ports';
+import { stepHasEnded } from '../vocabulary/contract';
 import type { FinalePaths } from './paths';
 
 /** The most a page holds. */
@@ -26,14 +27,12 @@ export function completeUtf8Length(bytes: Uint8Array): number {
   return end;
 }
 
-const ONGOING = new Set(['PENDING', 'WAITING', 'RUNNING']);
-
 export function localLogReader(paths: FinalePaths, pageBytes = LOG_PAGE_BYTES): LogReader {
   return {
     async read(run, step, offset) {
       const status = run.steps[String(step)]?.status;
       // The supervisor has exited before a step's end is recorded: an ended step's file is whole.
-      const ended = status !== undefined && !ONGOING.has(status);
+      const ended = status !== undefined && stepHasEnded(status);
       let file: Awaited<ReturnType<typeof open>>;
       try {
         file = await open(paths.run(run.runId).log(step), 'r');

@@ -7,8 +7,7 @@
 // release the locks.
 
 import type { Core } from '../core/index';
-import { ConditionFailedError } from '../store/errors';
-import type { RunRecord } from '../store/records';
+import { RunConflictError } from '../store/errors';
 import type { Executions } from './executions';
 import type { StepRunner } from './step-runner';
 
@@ -34,7 +33,7 @@ export class OrphanAdopter {
 
   /** Claims every orphan whose lease has run out, and comes back for those whose lease runs still. */
   async sweep(): Promise<void> {
-    for (const run of await this.core.deps.store.runs.listUnfinished()) {
+    for (const run of await this.core.listUnfinishedRuns()) {
       if (
         run.repository !== this.engine.repository ||
         this.executions.has(run.runId) ||
@@ -49,7 +48,7 @@ export class OrphanAdopter {
       }
       const claimed = await this.core.claimOrphan(run.runId, this.engine);
       if (!claimed) continue;
-      const plan = await this.core.deps.plans.get(claimed.planHash);
+      const plan = await this.core.getPlan(claimed.planHash);
       this.executions.start(claimed, plan, {
         recover: true,
         before: () => this.runner.endLeftovers(claimed, plan),
@@ -82,10 +81,10 @@ export async function renewLeases(engine: EngineIdentity, core: Core, executions
   await Promise.all(
     executions.ids().map(async (runId) => {
       try {
-        await core.deps.store.runs.renewEngineLease(runId, engine.instance, leaseUntil);
+        await core.renewEngineLease(runId, engine.instance, leaseUntil);
       } catch (error) {
-        if (!(error instanceof ConditionFailedError)) throw error;
-        const current = error.current as RunRecord | undefined;
+        if (!(error instanceof RunConflictError)) throw error;
+        const current = error.current;
         // Finished meanwhile: its execution is about to end by itself.
         if (current && current.phase !== 'done') {
           console.error(

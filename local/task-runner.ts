@@ -79,10 +79,10 @@ export async function endLeftovers(
             ? 'was stopped gracefully (the stop signal, the grace, its after-script)'
             : 'was stopped immediately'
           : `did not end within ${stopBudgetMs(spec) / 1000}s of the stop and was killed`;
-      await core.deps.store.runs.addNote(run.runId, {
-        at: core.deps.clock.now(),
-        text: `"${spec.name}" was still running when its engine went away: it ${how}`,
-      });
+      await core.addRunNote(
+        run.runId,
+        `"${spec.name}" was still running when its engine went away: it ${how}`,
+      );
     }),
   );
 }
@@ -189,8 +189,7 @@ export class LocalTaskRunner implements StepRunner {
 
   async run(request: StepTaskRequest): Promise<unknown> {
     const core = this.requireCore();
-    const { store, plans } = core.deps;
-    const [plan, run] = await Promise.all([plans.get(request.planHash), store.runs.get(request.runId)]);
+    const [plan, run] = await Promise.all([core.getPlan(request.planHash), core.getRun(request.runId)]);
     const spec = plan.steps[request.step];
     if (!spec || !run) throw new Error(`no step ${request.step} in run ${request.runId}`);
 
@@ -272,7 +271,10 @@ export class LocalTaskRunner implements StepRunner {
       // (often the final step) should not wait for it. An engine that went away leaves it: its step
       // may still run there (housekeeping removes it once the run has ended).
       if (!this.options.keepWorkspaces && !this.detached)
-        void rm(workspace, { recursive: true, force: true }).catch(() => undefined);
+        void rm(workspace, { recursive: true, force: true }).catch((error) =>
+          // Housekeeping removes it with the run's folder; until then it only takes disk space.
+          console.error(`finale: could not remove the workspace ${workspace}:`, error),
+        );
     }
   }
 }

@@ -46,7 +46,10 @@ export async function snapshotWorkingTree(root: string, source: string): Promise
     `finale-index-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
   );
   try {
-    await copyFile(join(gitDir, 'index'), index).catch(() => undefined);
+    // A repository with nothing staged yet has no index: git then starts from an empty one.
+    await copyFile(join(gitDir, 'index'), index).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
     const env = { GIT_INDEX_FILE: index };
     // .finale/ ignores itself (its own .gitignore); an exclude pathspec would fail where it is also
     // ignored by the repository's .gitignore.

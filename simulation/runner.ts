@@ -85,10 +85,10 @@ export class SimulatedRunner implements StepRunner {
           new Promise<false>((resolve) => setTimeout(() => resolve(false), budget)),
         ]);
         if (!ended) task.kill();
-        await this.core?.deps.store.runs.addNote(run.runId, {
-          at: Date.now(),
-          text: `"${spec.name}" was still running when its engine went away: it ${ended ? 'was stopped' : 'was killed'}`,
-        });
+        await this.core?.addRunNote(
+          run.runId,
+          `"${spec.name}" was still running when its engine went away: it ${ended ? 'was stopped' : 'was killed'}`,
+        );
       }),
     );
   }
@@ -96,10 +96,7 @@ export class SimulatedRunner implements StepRunner {
   async run(request: StepTaskRequest): Promise<unknown> {
     const core = this.core;
     if (!core || this.detached) return new Promise(() => undefined);
-    const [plan, run] = await Promise.all([
-      core.deps.plans.get(request.planHash),
-      core.deps.store.runs.get(request.runId),
-    ]);
+    const [plan, run] = await Promise.all([core.getPlan(request.planHash), core.getRun(request.runId)]);
     const spec = plan.steps[request.step];
     const record = run?.steps[String(request.step)];
     if (!spec || !run || !record) throw new Error(`no step ${request.step} in run ${request.runId}`);

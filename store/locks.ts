@@ -5,7 +5,7 @@
 
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionFailedError, isConditionalCheckFailure } from './errors';
+import { isConditionalCheckFailure, LockConflictError } from './errors';
 import type { LockRecord } from './records';
 
 export function lockKeyOf(repository: string, key: string): string {
@@ -94,7 +94,7 @@ export function createLocksRepository(client: DynamoDBDocumentClient, tableName:
         return record;
       } catch (error) {
         if (!isConditionalCheckFailure(error)) throw error;
-        throw new ConditionFailedError<LockRecord>(
+        throw new LockConflictError(
           `Lock ${record.lockKey} changed since version ${guard.expectedVersion}`,
           await get(next.repository, next.key),
           { cause: error },

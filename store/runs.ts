@@ -1,6 +1,6 @@
 // Run records: one item per run, with its steps, held locks, outputs and waiting token as nested
 // maps. Every write is one conditional UpdateItem that bumps `version` and returns the new record;
-// a failed condition throws ConditionFailedError carrying the record as it is now.
+// a failed condition throws RunConflictError carrying the record as it is now.
 
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -11,7 +11,7 @@ import {
   TERMINAL_RUN_STATUSES,
 } from '../vocabulary/contract';
 import { UsageError } from '../vocabulary/errors';
-import { ConditionFailedError, isConditionalCheckFailure } from './errors';
+import { ConditionFailedError, isConditionalCheckFailure, RunConflictError } from './errors';
 import { Expression } from './expression';
 import type { HeldLock, RunNote, RunRecord, StopRecord, WaitingRecord } from './records';
 import { TABLES } from './tables';
@@ -31,7 +31,7 @@ export interface StepResult {
 }
 
 export interface RunsRepository {
-  /** Fails with ConditionFailedError when a run with that id exists. */
+  /** Fails with RunConflictError when a run with that id exists. */
   create(run: RunRecord): Promise<void>;
   get(runId: string): Promise<RunRecord | undefined>;
   getByBuildNumber(repository: string, buildNumber: number): Promise<RunRecord | undefined>;
@@ -58,7 +58,7 @@ export interface RunsRepository {
   addNote(runId: string, note: RunNote): Promise<RunRecord>;
   /**
    * A RUNNING step whose task an earlier engine started, still running: marked resumed, with a note,
-   * once (ConditionFailedError when it is marked already or no longer RUNNING).
+   * once (RunConflictError when it is marked already or no longer RUNNING).
    */
   markResumed(runId: string, step: number, note: RunNote): Promise<RunRecord>;
   /**
@@ -196,7 +196,7 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
       if (!isConditionalCheckFailure(error)) throw error;
       const current = await get(runId);
       const state = current ? `it is ${current.status} (phase ${current.phase})` : 'it does not exist';
-      throw new ConditionFailedError<RunRecord>(`Run ${runId}: cannot ${describe}: ${state}`, current, {
+      throw new RunConflictError(`Run ${runId}: cannot ${describe}: ${state}`, current, {
         cause: error,
       });
     }
@@ -214,7 +214,7 @@ export function createRunsRepository(client: DynamoDBDocumentClient, tableName: 
         );
       } catch (error) {
         if (!isConditionalCheckFailure(error)) throw error;
-        throw new ConditionFailedError(`Run ${run.runId} already exists`, await get(run.runId), {
+        throw new RunConflictError(`Run ${run.runId} already exists`, await get(run.runId), {
           cause: error,
         });
       }

@@ -32,6 +32,11 @@ export const STEP_STATUSES = [
 ] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
+/** The step has ended: it will not run (again) in this attempt, and its log is complete. */
+export function stepHasEnded(status: StepStatus): boolean {
+  return status !== 'PENDING' && status !== 'WAITING' && status !== 'RUNNING';
+}
+
 /** Why a run ended the way it did: stored in history, shown by `finale show`. */
 export const RUN_REASONS = {
   succeeded: 'All steps succeeded',

@@ -74,8 +74,7 @@ export function awsRunStarter(deps: AwsRunStarterDeps): RunStarter {
           user: request.caller.user,
         },
         {
-          store: deps.core.deps.store,
-          clock: deps.core.deps.clock,
+          core: deps.core,
           executor: deps.executor,
           host,
           region: deps.region,

@@ -130,7 +130,7 @@ async function taskChanged(detail: EcsTaskDetail, deps: EventsDeps): Promise<Eve
   if (!runId || step === undefined)
     return { action: 'ignored', why: `task ${detail.taskArn} is not a Finale step` };
   const { core } = deps;
-  const run = await core.deps.store.runs.get(runId);
+  const run = await core.getRun(runId);
   const record = run?.steps[String(step)];
   if (!run || !record) return { action: 'ignored', why: `no step ${step} in run ${runId}` };
   const created = detail.createdAt ? Date.parse(detail.createdAt) : Number.NaN;
@@ -179,20 +179,19 @@ async function executionChanged(detail: ExecutionDetail, deps: EventsDeps): Prom
   const recovery = detail.name.endsWith(RECOVERY_SUFFIX);
   const runId = recovery ? detail.name.slice(0, -RECOVERY_SUFFIX.length) : detail.name;
   const { core } = deps;
-  const { store } = core.deps;
-  let run = await store.runs.get(runId);
+  let run = await core.getRun(runId);
   if (!run) return { action: 'ignored', why: `no run ${runId}` };
 
   if (run.phase !== 'done') {
     if (!recovery) {
       const aborted = await core.markAborted(runId, `execution ${detail.name} ended ${detail.status}`);
       if (aborted) return recover(aborted, detail, deps);
-      run = (await store.runs.get(runId)) ?? run;
+      run = (await core.getRun(runId)) ?? run;
     } else {
       // The recovery itself ended without finishing the run: finish it here, so its locks are released.
       logger.error('recovery execution ended without finishing the run', { runId, status: detail.status });
       await core.control({ action: 'finishRun', runId });
-      run = (await store.runs.get(runId)) ?? run;
+      run = (await core.getRun(runId)) ?? run;
     }
     if (run.phase !== 'done') return { action: 'finished', runId, status: run.status };
   }
@@ -228,7 +227,7 @@ async function recover(run: RunRecord, detail: ExecutionDetail, deps: EventsDeps
 
 /** The run has ended: its commit status and its metrics. */
 async function finished(run: RunRecord, deps: EventsDeps, region: string): Promise<void> {
-  const plan = await deps.core.deps.plans.get(run.planHash);
+  const plan = await deps.core.getPlan(run.planHash);
   const deploys = plan.steps.some((step) => step.deployment !== undefined && !step.skipped);
   publishRunMetrics(deps.metrics, run, deploys);
   const host = await deps.host();

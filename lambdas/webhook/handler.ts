@@ -4,17 +4,17 @@
 // answer says why; nothing starts unless the signature is right and the delivery is new.
 
 import { parseArn } from '../../aws/arn';
+import type { Core } from '../../core/index';
 import type { Executor } from '../../core/start';
 import type { RepositoryHost } from '../../repository-hosts/host';
 import type { PipelineFile } from '../../statemachine/language/model';
 import { parsePipelineFile } from '../../statemachine/language/parse';
 import { selectPipeline, triggeredPipelines } from '../../statemachine/language/select';
-import type { Store } from '../../store/store';
-import type { Clock } from '../../vocabulary/contract';
 import { FinaleError } from '../../vocabulary/errors';
 import { type HttpApiEvent, type HttpApiResult, json, rawBody } from '../http';
 import {
   awsClients,
+  awsCore,
   awsExecutorFrom,
   awsSecrets,
   awsStore,
@@ -38,8 +38,7 @@ export const DELIVERY_TTL_SECONDS = 30 * 24 * 3600;
 export const MAX_RUNS_PER_DELIVERY = 10;
 
 export interface WebhookDeps {
-  readonly store: Store;
-  readonly clock: Clock;
+  readonly core: Core;
   readonly executor: Executor;
   readonly host: () => Promise<RepositoryHost>;
   readonly secret: () => Promise<string>;
@@ -105,7 +104,7 @@ async function receive(event: HttpApiEvent, deps: WebhookDeps): Promise<HttpApiR
     throw error;
   }
   const seenKey = `${delivery.source}:${delivery.deliveryId}`;
-  const fresh = await deps.store.deliveries.markSeen(seenKey, DELIVERY_TTL_SECONDS);
+  const fresh = await deps.core.markDeliverySeen(seenKey, DELIVERY_TTL_SECONDS);
   if (!fresh)
     return json(202, { started: [], reason: `delivery ${delivery.deliveryId} was already received` });
   try {
@@ -113,7 +112,10 @@ async function receive(event: HttpApiEvent, deps: WebhookDeps): Promise<HttpApiR
   } catch (error) {
     // Nothing is lost: the host's redelivery is handled again, and each of its runs that did start
     // is recognised by its own key and not started twice.
-    await deps.store.deliveries.forget(seenKey).catch(() => undefined);
+    await deps.core.forgetDelivery(seenKey).catch((forgetting) => {
+      // The delivery then stays seen and its redelivery is refused: say so, with the first error.
+      deps.log.error('could not forget a delivery whose handling failed', { seenKey, error: forgetting });
+    });
     throw error;
   }
 }
@@ -160,7 +162,7 @@ async function handle(
         skipped.push({ ref, reason: `one delivery starts at most ${MAX_RUNS_PER_DELIVERY} runs` });
         continue;
       }
-      if (!(await deps.store.deliveries.markSeen(runKey, DELIVERY_TTL_SECONDS))) {
+      if (!(await deps.core.markDeliverySeen(runKey, DELIVERY_TTL_SECONDS))) {
         skipped.push({ ref, reason: 'started by an earlier attempt of this delivery' });
         continue;
       }
@@ -193,7 +195,9 @@ async function handle(
       } catch (error) {
         // The user's mistakes (no pipeline, an invalid file) are answers; anything else is Finale's failure.
         if (!(error instanceof FinaleError) || !['NoPipeline', 'InvalidPipeline'].includes(error.name)) {
-          await deps.store.deliveries.forget(runKey).catch(() => undefined);
+          await deps.core.forgetDelivery(runKey).catch((forgetting) => {
+            deps.log.error('could not forget a run key whose start failed', { runKey, error: forgetting });
+          });
           throw error;
         }
         skipped.push({ ref, reason: error.message });
@@ -219,10 +223,10 @@ export const handler = createWebhookHandler(
     const config = readConfig(WEBHOOK_CONFIG);
     const store = awsStore(config);
     const secrets = awsSecrets();
+    const clients = awsClients();
     return {
-      store,
-      clock: { now: () => Date.now() },
-      executor: awsExecutorFrom(config, awsClients(), store),
+      core: awsCore(store, clients, config.cluster),
+      executor: awsExecutorFrom(config, clients, store),
       host: hostFromSecret(secrets, config.hostTokenSecretArn),
       secret: () => secrets.get(config.webhookSecretArn),
       region: parseArn(config.controlFunctionArn).region,

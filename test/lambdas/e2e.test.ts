@@ -95,13 +95,14 @@ it('a stop through the API Lambda stops the ECS task, the catch-all runs the fin
   const sfn = new SFNClient({ region: REGION, credentials });
   const sfnMock = mockClient(sfn);
   const tokens = new TaskTokens();
-  const core = createCore({
+  const deps = {
     store: db.store,
     orchestrator: tokens,
     tasks: ecsTaskControl({ client: ecs, cluster: CLUSTER }),
     clock: { now: () => Date.now() },
     plans: createPlanSource(db.store),
-  });
+  };
+  const core = createCore(deps);
   runner.attach(core);
 
   const run = await createRun(
@@ -111,7 +112,7 @@ it('a stop through the API Lambda stops the ECS task, the catch-all runs the fin
       trigger: { kind: 'branch', ref: 'main', commit: 'c0ffee' },
       startedBy: 'bob',
     },
-    core.deps,
+    deps,
   );
   await mkdir(paths.run(run.runId).source, { recursive: true });
   const execution = startExecution(

@@ -111,8 +111,7 @@ export function useAwsHarness(hostConfig: (server: FakeHttp) => HostConfig) {
     /** The webhook handler as its Lambda builds it, over this harness's store, AWS mocks and host. */
     webhook: (log: TestLog = quiet) =>
       createWebhookHandler(() => ({
-        store: db.store,
-        clock: { now: () => Date.now() },
+        core: awsCore(db.store, { sfn, ecs }, CLUSTER),
         executor: awsExecutorFrom(config(), { sfn, ecs }, db.store),
         host: async () => createHost(hostConfig(server!)),
         secret: async () => WEBHOOK_SECRET,

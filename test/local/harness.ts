@@ -97,7 +97,7 @@ export async function start(host: LocalHost, pipeline?: string, caller = ALICE) 
 }
 
 export async function runOf(host: LocalHost, runId: string): Promise<RunRecord> {
-  const run = await host.core.deps.store.runs.get(runId);
+  const run = await host.core.getRun(runId);
   if (!run) throw new Error(`no run ${runId}`);
   return run;
 }

@@ -46,7 +46,7 @@ describe('housekeeping of .finale/', () => {
       expect(existsSync(join(paths.artifacts(0), 'dist/app.txt')), 'the artifacts stay').toBe(true);
     }
     // The records stay: `finale runs` still lists all six.
-    const listed = await host.core.deps.store.runs.list(host.repository, { limit: 10 });
+    const listed = await host.core.listRuns(host.repository, { limit: 10 });
     expect(listed.items).toHaveLength(6);
   });
 
@@ -60,7 +60,7 @@ describe('housekeeping of .finale/', () => {
     mkdirSync(fresh, { recursive: true });
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
     utimesSync(old, twoHoursAgo, twoHoursAgo);
-    await sweepHome(box.paths, host.core.deps.store, host.repository, 20);
+    await sweepHome(box.paths, host.core, host.repository, 20);
     expect(existsSync(old)).toBe(false);
     expect(existsSync(fresh)).toBe(true);
   });

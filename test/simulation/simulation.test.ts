@@ -76,7 +76,7 @@ class FinalTwice extends SimulatedRunner {
 
   override async run(request: StepTaskRequest): Promise<unknown> {
     const first = await super.run(request);
-    const plan = await this.attached!.deps.plans.get(request.planHash);
+    const plan = await this.attached!.getPlan(request.planHash);
     const spec = plan.steps[request.step]!;
     if (spec.kind !== 'final' || this.finalIndex.has(request.runId)) return first;
     this.finalIndex.set(request.runId, request.step);
