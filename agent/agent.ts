@@ -25,7 +25,7 @@ import type { ContainerWatch } from './metadata';
 import type { AgentPaths } from './paths';
 import { loadStep, type TaskIdentity } from './task';
 
-export interface AgentDeps {
+interface AgentDeps {
   readonly task: TaskIdentity;
   readonly paths: AgentPaths;
   readonly store: Pick<Store, 'plans' | 'runs'>;
@@ -40,7 +40,7 @@ export interface AgentDeps {
   readonly unstartedStopMs?: number;
 }
 
-export interface AgentHandle {
+interface AgentHandle {
   /** Settles with the exit code the agent should end with. */
   readonly done: Promise<number>;
   /** What SIGTERM does. */

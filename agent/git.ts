@@ -7,7 +7,7 @@ import type { CloneAccess } from '../repository-hosts/host';
 
 const run = promisify(execFile);
 
-export interface CloneRequest {
+interface CloneRequest {
   readonly access: CloneAccess;
   readonly commit: string;
   readonly dir: string;

@@ -18,7 +18,7 @@ import { earlierSteps, loadStep, repositoryIdentity, type TaskIdentity } from '.
 
 const run = promisify(execFile);
 
-export interface PrepareDeps {
+interface PrepareDeps {
   readonly task: TaskIdentity;
   readonly paths: AgentPaths;
   readonly store: Pick<Store, 'plans' | 'runs'>;

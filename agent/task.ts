@@ -26,7 +26,7 @@ export function taskIdentity(env: NodeJS.ProcessEnv = process.env): TaskIdentity
   return { runId, step, planHash };
 }
 
-export interface StepContext {
+interface StepContext {
   readonly plan: Plan;
   readonly spec: StepSpec;
   readonly run: RunRecord;

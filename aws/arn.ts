@@ -1,6 +1,6 @@
 // Facts read from ARNs, so the Lambdas need no extra configuration for their region and account.
 
-export interface ArnParts {
+interface ArnParts {
   readonly partition: string;
   readonly service: string;
   readonly region: string;

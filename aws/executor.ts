@@ -8,7 +8,7 @@ import type { ExecutionInput, Plan } from '../statemachine/compiler/plan';
 import type { RunRecord } from '../store/records';
 import type { Store } from '../store/store';
 
-export interface ExecutionEnvironment {
+interface ExecutionEnvironment {
   readonly controlFunctionArn: string;
   readonly cluster: string;
   readonly subnets: readonly string[];
@@ -17,9 +17,9 @@ export interface ExecutionEnvironment {
 }
 
 /** The engine record of runs Step Functions executes: no lease, Step Functions keeps them alive. */
-export const AWS_ENGINE = 'aws';
+const AWS_ENGINE = 'aws';
 
-export function executionInput(
+function executionInput(
   run: Pick<RunRecord, 'runId'>,
   plan: Pick<Plan, 'hash'>,
   environment: ExecutionEnvironment,
@@ -41,7 +41,7 @@ export function executionInput(
   };
 }
 
-export interface AwsExecutorDeps {
+interface AwsExecutorDeps {
   readonly sfn: SFNClient;
   readonly store: Pick<Store, 'runs'>;
   readonly environment: ExecutionEnvironment;

@@ -22,16 +22,16 @@ export const METRICS = {
   },
 } as const;
 
-export type MetricName = (typeof METRICS.names)[keyof typeof METRICS.names];
+type MetricName = (typeof METRICS.names)[keyof typeof METRICS.names];
 
-export interface RunMetric {
+interface RunMetric {
   readonly name: MetricName;
   readonly unit: 'Count' | 'Seconds';
   readonly value: number;
 }
 
 /** The metrics of a run that has ended; pure, so the events handler and its tests agree. */
-export function runMetrics(run: RunRecord, deploys: boolean): RunMetric[] {
+function runMetrics(run: RunRecord, deploys: boolean): RunMetric[] {
   const { names } = METRICS;
   const successful = run.status === 'SUCCESSFUL';
   const metrics: RunMetric[] = [

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { AslDefinition } from '../statemachine/compiler/plan';
 
-export interface StateMachineSettings {
+interface StateMachineSettings {
   readonly prefix: string;
   readonly region: string;
   readonly account: string;

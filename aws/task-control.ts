@@ -10,7 +10,7 @@ import type { TaskControl, TaskInspection } from '../vocabulary/contract';
 import { logStreamOf } from './task-definitions';
 
 /** ECS shows the reason as the task's stoppedReason; it takes at most 255 characters. */
-export const MAX_STOP_REASON = 255;
+const MAX_STOP_REASON = 255;
 
 export function ecsTaskControl(options: {
   readonly client: ECSClient;

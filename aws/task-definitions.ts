@@ -78,7 +78,7 @@ function logConfiguration(settings: TaskDefinitionSettings): ContainerDefinition
   };
 }
 
-export const LOG_STREAM_PREFIX = 'finale';
+const LOG_STREAM_PREFIX = 'finale';
 
 /** The log stream of one container of a task. */
 export function logStreamOf(container: string, taskArn: string): string {

@@ -13,7 +13,7 @@ import { FinaleError } from '../vocabulary/errors';
 import { printDiagnostics } from './commands/diagnostics';
 import { remoteSettingsFromEnv, type Transport } from './transport';
 
-export interface StartedRunView {
+interface StartedRunView {
   readonly run: RunRecord;
   readonly reason: string;
   readonly warnings: readonly Diagnostic[];

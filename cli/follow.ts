@@ -7,7 +7,7 @@ import { stepHasEnded, TERMINAL_RUN_STATUSES } from '../vocabulary/contract';
 import type { ApiClient } from './client';
 import { orderedSteps } from './format';
 
-export interface FollowHandlers {
+interface FollowHandlers {
   onStep?(step: StepRecord, previous: StepRecord | undefined, run: RunRecord): void;
   /** The complete lines a page of the step's log brought, in order; the next page waits for it. */
   onLines?(step: StepRecord, lines: readonly string[]): void | Promise<void>;

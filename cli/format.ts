@@ -71,7 +71,7 @@ export function exitCodeOf(status: RunStatus): number {
 }
 
 /** One step as `finale run --json` and `finale show --json` report it. */
-export function stepSummary(step: StepRecord) {
+function stepSummary(step: StepRecord) {
   return {
     index: step.index,
     name: step.name,

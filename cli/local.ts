@@ -13,7 +13,7 @@ import { FinaleError } from '../vocabulary/errors';
 import type { Transport } from './transport';
 
 /** Who is asking: FINALE_USER, else git's user.email, else the OS user. */
-export function localIdentity(cwd = process.cwd()): string {
+function localIdentity(cwd = process.cwd()): string {
   if (process.env.FINALE_USER?.trim()) return process.env.FINALE_USER.trim();
   try {
     const email = execFileSync('git', ['config', 'user.email'], {
@@ -142,11 +142,7 @@ async function startInBackground(paths: FinalePaths): Promise<void> {
 }
 
 /** The running server, started if there is none; waits up to `timeoutMs` for it to answer. */
-export async function ensureLocalServer(
-  paths: FinalePaths,
-  user: string,
-  timeoutMs = 15_000,
-): Promise<ServerInfo> {
+async function ensureLocalServer(paths: FinalePaths, user: string, timeoutMs = 15_000): Promise<ServerInfo> {
   const token = await installToken(paths);
   const found = await readServerInfo(paths);
   const answer = found && (await health(found, token, user));

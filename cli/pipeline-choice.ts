@@ -6,7 +6,7 @@ import { pickPipeline } from '../statemachine/language/pick';
 import { FinaleError } from '../vocabulary/errors';
 import { printErrors } from './commands/diagnostics';
 
-export function currentBranch(cwd = process.cwd()): string | undefined {
+function currentBranch(cwd = process.cwd()): string | undefined {
   try {
     const branch = execFileSync('git', ['symbolic-ref', '--short', '-q', 'HEAD'], {
       cwd,

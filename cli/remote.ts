@@ -16,7 +16,7 @@ function regionOf(endpoint: URL, settings: RemoteSettings): string | undefined {
   );
 }
 
-export interface RemoteOptions {
+interface RemoteOptions {
   /** Credentials to sign with; the AWS default chain (honouring the profile) when absent. */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   readonly fetch?: typeof fetch;

@@ -8,13 +8,13 @@ import type { CoreDeps } from './deps';
 import { RunStateError } from './failures';
 import { requireRun } from './runs';
 
-export interface ApprovalRequest {
+interface ApprovalRequest {
   readonly runId: string;
   readonly caller: Caller;
   readonly reason?: string;
 }
 
-export interface ApprovalResult {
+interface ApprovalResult {
   readonly run: RunRecord;
   /** The step that was approved or refused. */
   readonly step: number;

@@ -22,51 +22,19 @@ import { type Executor, type StartPipelineRequest, startPipeline } from './start
 import { stopRun } from './stop';
 import { taskEnded, taskStarted } from './task-hooks';
 
-export { type ApprovalRequest, type ApprovalResult, approveRun, refuseRun } from './approve';
-export { dispatchControl } from './control';
-export { type CoreDeps, createPlanSource, type PlanSource } from './deps';
+export { createPlanSource } from './deps';
 export * from './failures';
 export {
-  acquireLock,
-  forceUnlock,
-  type HandoverResult,
-  type LockRequest,
-  type LockView,
-  leaveLockQueue,
-  listLocks,
-  releaseLock,
-} from './locks';
-export {
   claimOrphan,
-  type EngineLease,
   findOrphans,
   markAborted,
   releaseEngineLease,
   renewEngineLease,
   renewEngineLeases,
 } from './orphans';
-export {
-  decideRunOutcome,
-  decideStepOutcome,
-  decideTerminal,
-  failErrorOf,
-  type RunOutcome,
-  type StepDecision,
-} from './outcome';
-export { adminsText, checkSettingsChange, decideStop, isAdmin, type StopDecision } from './policy';
-export { retryOnConflict } from './retry';
-export { type CreateRunRequest, createRun, requireRun } from './runs';
-export {
-  getSettings,
-  SETTING_KEYS,
-  SETTINGS,
-  type SetSettingRequest,
-  type SettingKey,
-  setSetting,
-  settingsView,
-} from './settings';
-export { type StopRequest, type StopResult, stopRun } from './stop';
-export { type TaskEnd, taskEnded, taskStarted } from './task-hooks';
+export { createRun } from './runs';
+export { getSettings, setSetting } from './settings';
+export { taskEnded, taskStarted } from './task-hooks';
 
 type Bound<F> = F extends (...args: [...infer A, infer _D]) => infer R ? (...args: A) => R : never;
 

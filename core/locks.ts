@@ -11,7 +11,7 @@ import { NotAllowedError, NotFoundError } from './failures';
 import { checkForceUnlock } from './policy';
 import { retryOnConflict } from './retry';
 
-export interface LockRequest {
+interface LockRequest {
   readonly repository: string;
   /** `deployment:<env>` or `concurrency:<group>`. */
   readonly key: string;
@@ -22,7 +22,7 @@ export interface LockRequest {
   readonly taskToken: string;
 }
 
-export interface HandoverResult {
+interface HandoverResult {
   /** Whether the expected holder (or an expired lease) was found and the lock moved on. */
   readonly released: boolean;
   /** The waiter that now holds the lock and was resumed. */

@@ -8,7 +8,7 @@ import type { CoreDeps } from './deps';
 import { retryOnConflict } from './retry';
 import { requireRun } from './runs';
 
-export interface EngineLease {
+interface EngineLease {
   /** The engine instance (the local server's id). */
   readonly instance: string;
   readonly leaseSeconds: number;

@@ -13,7 +13,7 @@ import {
   type StepStatus,
 } from '../vocabulary/contract';
 
-export interface StepDecision {
+interface StepDecision {
   readonly status: StepStatus;
   /** The exit code of the task's essential container (the supervisor's), when it reported one. */
   readonly exitCode?: number;
@@ -54,7 +54,7 @@ export function decideStepOutcome(result: unknown): StepDecision {
   return { status: 'ERROR', reason: 'The step ended without a task result' };
 }
 
-export interface TaskView {
+interface TaskView {
   readonly exitCode?: number;
   readonly stopCode?: string;
   readonly stoppedReason?: string;
@@ -126,7 +126,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export interface RunOutcome {
+interface RunOutcome {
   readonly status: RunStatus;
   readonly reason: RunReason;
 }

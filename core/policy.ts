@@ -9,14 +9,14 @@ export function isAdmin(caller: Caller, settings: SettingsRecord): boolean {
   return settings.admins.length === 0 || settings.admins.includes(caller.user);
 }
 
-export function adminsText(settings: SettingsRecord): string {
+function adminsText(settings: SettingsRecord): string {
   return settings.admins.length ? settings.admins.join(', ') : '(none named: everyone)';
 }
 
 /** How forceful each mode is: a second stop must be more forceful than the one in progress. */
 const FORCE: Record<StopMode, number> = { drain: 0, graceful: 1, immediate: 2 };
 
-export type StopDecision =
+type StopDecision =
   | {
       readonly ok: true;
       /** The mode that applies: graceful becomes immediate when graceful-stop is off. */
@@ -32,7 +32,7 @@ export type StopDecision =
       readonly message: string;
     };
 
-export interface StopRequest {
+interface StopRequest {
   readonly run: Pick<RunRecord, 'runId' | 'repository' | 'buildNumber' | 'status' | 'phase' | 'stop'>;
   readonly settings: SettingsRecord;
   readonly caller: Caller;

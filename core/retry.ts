@@ -3,7 +3,7 @@
 import { ConditionFailedError } from '../store/errors';
 import { ContentionError } from './failures';
 
-export interface RetryOptions {
+interface RetryOptions {
   /** @default 60 */
   readonly attempts?: number;
   /** Upper bound of the first backoff, doubled per attempt up to maxDelayMs. @default 4 */

@@ -6,7 +6,7 @@ import type { RunRecord, StepRecord, TriggerRecord } from '../store/records';
 import type { CoreDeps } from './deps';
 import { NotFoundError } from './failures';
 
-export interface CreateRunRequest {
+interface CreateRunRequest {
   readonly plan: Plan;
   readonly repository: string;
   readonly trigger: TriggerRecord;

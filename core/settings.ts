@@ -22,7 +22,7 @@ const invalid = (key: string, value: unknown, expected: string): never => {
   throw new InvalidSettingError(`Invalid value for ${key}: ${JSON.stringify(value)} (expected ${expected})`);
 };
 
-export const SETTINGS = {
+const SETTINGS = {
   'graceful-stop': definition({
     field: 'gracefulStop',
     help: 'on: a stop sends one signal, waits stop-timeout, then kills; off: a stop kills at once',
@@ -87,7 +87,7 @@ export const SETTINGS = {
   }),
 } as const;
 
-export type SettingKey = keyof typeof SETTINGS;
+type SettingKey = keyof typeof SETTINGS;
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
 
 /** Settings under their user-facing names, values as text. */
@@ -104,7 +104,7 @@ export function getSettings(repository: string, deps: Pick<CoreDeps, 'store'>): 
   return deps.store.settings.get(repository);
 }
 
-export interface SetSettingRequest {
+interface SetSettingRequest {
   readonly repository: string;
   readonly caller: Caller;
   readonly key: string;

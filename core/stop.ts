@@ -12,7 +12,7 @@ import { decideStop } from './policy';
 import { retryOnConflict } from './retry';
 import { requireRun } from './runs';
 
-export interface StopRequest {
+interface StopRequest {
   readonly runId: string;
   readonly caller: Caller;
   /** @default 'graceful' */

@@ -22,7 +22,7 @@ export function braceUuid(...parts: readonly (string | number)[]): string {
  * with every acquisition — a tool can store it with its writes and refuse writes from a smaller one,
  * so that a holder whose lock was force-unlocked or whose lease ran out cannot overwrite its successor.
  */
-export const FENCE_VARIABLES = {
+const FENCE_VARIABLES = {
   deployment: 'FINALE_DEPLOYMENT_FENCE',
   concurrency: 'FINALE_CONCURRENCY_FENCE',
 } as const;

@@ -10,7 +10,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-export interface ApiRoute {
+interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** API Gateway syntax: `{param}`. */
   readonly path: string;
@@ -39,7 +39,7 @@ export interface ApiThrottle {
   readonly burstLimit: number;
 }
 
-export interface FinaleApiProps {
+interface FinaleApiProps {
   readonly webhook: lambda.IFunction;
   readonly api: lambda.IFunction;
   readonly throttle: ApiThrottle;

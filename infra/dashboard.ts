@@ -13,7 +13,7 @@ import { Construct } from 'constructs';
 import { METRICS } from '../aws/metrics';
 import { FUNCTION_NAMES, type FunctionName } from './functions';
 
-export interface FinaleMonitoringProps {
+interface FinaleMonitoringProps {
   readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
   readonly httpApi: apigw.HttpApi;
   readonly deadLetterQueue: sqs.IQueue;
@@ -37,7 +37,7 @@ const sli = (name: string, statistic: string, period: Duration, label: string) =
  * Successful runs per hundred runs that ended (aws/metrics.ts emits Runs and SuccessfulRuns, 0 or 1, for
  * every run); no value, rather than zero, for a period without runs.
  */
-export function successRate(period: Duration): cloudwatch.MathExpression {
+function successRate(period: Duration): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
     expression: 'IF(runs > 0, 100 * succeeded / runs)',
     usingMetrics: {

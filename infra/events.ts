@@ -15,7 +15,7 @@ import { arns } from './permissions';
 /** Execution statuses the events Lambda acts on; RUNNING (and PENDING_REDRIVE) need nothing. */
 export const EXECUTION_END_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 
-export interface FinaleEventsProps {
+interface FinaleEventsProps {
   readonly handler: lambda.Function;
   readonly cluster: ecs.ICluster;
   readonly resourcePrefix: string;

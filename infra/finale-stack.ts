@@ -16,7 +16,7 @@ export const WEBHOOK_SOURCES = {
   GitHub: 'github',
 } as const satisfies Record<string, HostKind>;
 
-export interface FinaleStackProps extends StackProps {
+interface FinaleStackProps extends StackProps {
   /** @default - the Finale construct's defaults */
   readonly finale?: FinaleProps;
 }

@@ -40,7 +40,7 @@ const SETTINGS: Record<FunctionName, { memorySize: number; timeout: Duration; de
   },
 };
 
-export interface FinaleFunctionsProps {
+interface FinaleFunctionsProps {
   readonly entries: FunctionEntries;
   /** Physical function names. */
   readonly names: Readonly<Record<FunctionName, string>>;

@@ -26,7 +26,7 @@ export interface FinaleExistingVpc {
   readonly assignPublicIp?: boolean;
 }
 
-export interface FinaleNetworkProps {
+interface FinaleNetworkProps {
   /** @default - a new VPC */
   readonly existingVpc?: FinaleExistingVpc;
   /** NAT gateways of the new VPC; 0 puts the tasks in public subnets with public IPs instead. */

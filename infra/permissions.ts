@@ -63,14 +63,14 @@ export const ACTIONS = {
 } as const satisfies Record<string, readonly string[]>;
 
 /** The rule Step Functions manages in the account to learn when a `.sync` ECS task stops. */
-export const SYNC_RULE_NAME = 'StepFunctionsGetEventsForECSTaskRule';
+const SYNC_RULE_NAME = 'StepFunctionsGetEventsForECSTaskRule';
 
 /**
  * Names of what Finale creates at run time (state machines, task definition families) start with
  * `<resourcePrefix>-`; every run-time permission is scoped to that.
  */
-export const runtimeNamePrefix = (resourcePrefix: string): string => `${resourcePrefix}-`;
-export const runtimeNamePattern = (resourcePrefix: string): string => `${runtimeNamePrefix(resourcePrefix)}*`;
+const runtimeNamePrefix = (resourcePrefix: string): string => `${resourcePrefix}-`;
+const runtimeNamePattern = (resourcePrefix: string): string => `${runtimeNamePrefix(resourcePrefix)}*`;
 
 export const arns = {
   /** The ARN prefix every Finale state machine (and version) ARN starts with, for event patterns. */
@@ -116,7 +116,7 @@ export const arns = {
  * Why each wildcard resource is as narrow as IAM allows. cdk-nag (AwsSolutions-IAM5) reports every
  * resource with a `*`; each grant below acknowledges its own, on the role it adds it to.
  */
-export const WILDCARD_REASONS = {
+const WILDCARD_REASONS = {
   noResourceLevel:
     'ecr:GetAuthorizationToken, ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition support no ' +
     'resource-level permissions: IAM accepts only "*" for them (and only they are granted on "*").',
@@ -209,7 +209,7 @@ export function grantRecoverExecutions(
   });
 }
 
-export interface StartRunsTargets {
+interface StartRunsTargets {
   readonly resourcePrefix: string;
   readonly stateMachineRole: iam.IRole;
   readonly taskRole: iam.IRole;
@@ -235,7 +235,7 @@ export function grantStartRuns(grantee: iam.IGrantable, targets: StartRunsTarget
   });
 }
 
-export interface RunTaskSyncTargets {
+interface RunTaskSyncTargets {
   readonly resourcePrefix: string;
   readonly cluster: ecs.ICluster;
   readonly taskRole: iam.IRole;

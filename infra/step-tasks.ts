@@ -22,7 +22,7 @@ export interface FinaleAgentImage {
   readonly repository?: ecr.IRepository;
 }
 
-export interface FinaleStepTasksProps {
+interface FinaleStepTasksProps {
   readonly vpc: ec2.IVpc;
   /** Directory the default agent image is built from (its Dockerfile is `agent/Dockerfile`). */
   readonly sourceDirectory: string;
@@ -34,7 +34,7 @@ export interface FinaleStepTasksProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-export const AGENT_DOCKERFILE = 'agent/Dockerfile';
+const AGENT_DOCKERFILE = 'agent/Dockerfile';
 
 /**
  * The agent image's build context: only what agent/Dockerfile copies (a test keeps the two in step), so

@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { TABLES, type TableName, type TableNames, type TableSpec } from '../store/tables';
 
-export interface FinaleTablesProps {
+interface FinaleTablesProps {
   readonly removalPolicy: RemovalPolicy;
   /** A customer managed key; absent: the AWS managed key `aws/dynamodb`. */
   readonly encryptionKey?: kms.IKey;

@@ -39,7 +39,7 @@ export function awsStore(config: Pick<LambdaConfig, 'tables'>): Store {
   return createStore({ client: createDocumentClient(), tables: config.tables, clock: systemClock });
 }
 
-export interface AwsClients {
+interface AwsClients {
   readonly sfn: SFNClient;
   readonly ecs: ECSClient;
 }

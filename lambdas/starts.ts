@@ -12,7 +12,7 @@ import { reportStatus } from './status';
 
 export const PIPELINE_FILE = 'bitbucket-pipelines.yml';
 
-export interface StartDeps {
+interface StartDeps {
   readonly core: Core;
   readonly executor: Executor;
   readonly host: RepositoryHost;
@@ -33,7 +33,7 @@ export type ChangeSource =
   | { readonly files: readonly string[] }
   | { readonly head: string; readonly base?: string };
 
-export interface StartRequest {
+interface StartRequest {
   readonly repository: string;
   readonly trigger: TriggerRecord;
   readonly choose: (file: PipelineFile) => Selection;
@@ -51,7 +51,7 @@ export interface StartRequest {
  * with the destination); any other trigger (branch, tag, bookmark, custom, manual) counts only the
  * commit it builds, against its first parent.
  */
-export function changeSourceOf(trigger: TriggerRecord): ChangeSource {
+function changeSourceOf(trigger: TriggerRecord): ChangeSource {
   return trigger.kind === 'pull-request' && trigger.destination
     ? { head: trigger.commit, base: trigger.destination }
     : { head: trigger.commit };
@@ -64,7 +64,7 @@ const MENTIONS_CHANGESETS = /\bchangesets\b/;
  * The files the trigger changed, or undefined (every conditional step runs) when the file has no
  * changeset condition or the host cannot tell; the latter is logged with the reason.
  */
-export async function changedFilesOf(
+async function changedFilesOf(
   request: StartRequest,
   text: string,
   deps: Pick<StartDeps, 'host' | 'warn'>,

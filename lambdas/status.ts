@@ -6,7 +6,7 @@ import type { CommitState, RepositoryHost } from '../repository-hosts/host';
 import { statusKey } from '../repository-hosts/host';
 import type { RunRecord } from '../store/records';
 
-export interface StatusDeps {
+interface StatusDeps {
   readonly host: RepositoryHost;
   /** For the link when the run has no execution (yet). */
   readonly region: string;
@@ -14,7 +14,7 @@ export interface StatusDeps {
 }
 
 /** Where a commit status points: the execution in the Step Functions console. */
-export function statusUrl(run: Pick<RunRecord, 'engine'> | undefined, region: string): string {
+function statusUrl(run: Pick<RunRecord, 'engine'> | undefined, region: string): string {
   if (run?.engine?.execution) return executionConsoleUrl(run.engine.execution);
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/statemachines`;
 }

@@ -9,7 +9,7 @@ import type { FinalePaths } from './paths';
 
 export class DatabaseLockedError extends FinaleError {}
 
-export interface DatabaseLock {
+interface DatabaseLock {
   release(): Promise<void>;
 }
 

@@ -53,7 +53,7 @@ export function localDocumentClient(
 /** Table names of the embedded engine. */
 export const LOCAL_TABLES: TableNames = prefixedTableNames('finale-');
 
-export interface DynaliteOptions {
+interface DynaliteOptions {
   /** Directory of the LevelDB database; in memory when omitted. */
   readonly path?: string;
   /** @default 0, a random free port */
@@ -203,7 +203,7 @@ export async function startDynalite(options: DynaliteOptions = {}): Promise<Loca
  * Creates the tables that do not exist yet and waits until they are active. Existing tables (a
  * persisted database) keep their data.
  */
-export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
+async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
   const existing = new Set<string>();
   let start: string | undefined;
   do {
@@ -221,7 +221,7 @@ export async function ensureTables(client: DynamoDBClient, tables: TableNames): 
 }
 
 /** The CreateTable request for a table spec (on-demand billing, as on AWS). */
-export function createTableInput(spec: TableSpec, tableName: string): CreateTableCommandInput {
+function createTableInput(spec: TableSpec, tableName: string): CreateTableCommandInput {
   const attributes = new Map<string, 'S' | 'N'>();
   const keySchema = (key: TableSpec['partitionKey'], sort?: TableSpec['sortKey']) => {
     attributes.set(key.name, key.type);

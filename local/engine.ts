@@ -32,7 +32,7 @@ export interface LocalTasks {
   run(request: StepTaskRequest): Promise<unknown>;
 }
 
-export interface EngineDeps {
+interface EngineDeps {
   /** The control Lambda's core: the same function the Lambda handler calls. */
   readonly control: (request: ControlRequest) => Promise<unknown>;
   readonly tokens: TaskTokens;
@@ -43,7 +43,7 @@ export interface EngineDeps {
   readonly retryIntervalMs?: number;
 }
 
-export interface Execution {
+interface Execution {
   readonly id: string;
   /** Settles when the execution ends: the output, or the Fail state's error. */
   readonly done: Promise<

@@ -14,7 +14,7 @@ import { type LocalTasks, localExecutionInput, startExecution } from './engine';
 import type { FinalePaths } from './paths';
 import type { TaskTokens } from './tokens';
 
-export interface ExecutionHandlers {
+interface ExecutionHandlers {
   readonly control: (request: ControlRequest) => Promise<unknown>;
   readonly tokens: TaskTokens;
   readonly tasks: LocalTasks;
@@ -28,7 +28,7 @@ interface Entry {
   halt?: () => void;
 }
 
-export interface StartOptions {
+interface StartOptions {
   /** Runs only the final step and Finish run (an adopted orphan). */
   readonly recover?: boolean;
   /** Work to finish before the execution starts (ending what an orphan left running). */

@@ -10,10 +10,10 @@ import type { RunRecord } from '../store/records';
 import type { FinalePaths } from './paths';
 
 /** The default number of finished runs whose files are kept; FINALE_KEEP_RUNS overrides it. */
-export const KEEP_RUNS = 20;
+const KEEP_RUNS = 20;
 const STALE_START_MS = 3600_000;
 
-export function keepRunsSetting(environment: NodeJS.ProcessEnv = process.env): number {
+function keepRunsSetting(environment: NodeJS.ProcessEnv = process.env): number {
   const value = Number(environment.FINALE_KEEP_RUNS);
   return Number.isInteger(value) && value >= 0 ? value : KEEP_RUNS;
 }

@@ -9,7 +9,7 @@ import { stepHasEnded } from '../vocabulary/contract';
 import type { FinalePaths } from './paths';
 
 /** The most a page holds. */
-export const LOG_PAGE_BYTES = 1024 * 1024;
+const LOG_PAGE_BYTES = 1024 * 1024;
 
 /**
  * How many bytes of `bytes` end on a UTF-8 character boundary: a trailing lead byte and the

@@ -11,7 +11,7 @@ import { RunConflictError } from '../store/errors';
 import type { Executions } from './executions';
 import type { StepRunner } from './step-runner';
 
-export interface EngineIdentity {
+interface EngineIdentity {
   readonly instance: string;
   /** The repository whose runs it executes (and adopts). */
   readonly repository: string;

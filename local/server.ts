@@ -26,7 +26,7 @@ function authenticator(token: string) {
   };
 }
 
-export interface RunningServer {
+interface RunningServer {
   readonly info: ServerInfo;
   readonly host: LocalHost;
   close(): Promise<void>;
@@ -35,7 +35,7 @@ export interface RunningServer {
 /** Seconds without a request or a run in flight after which a server stops by default (30 minutes). */
 export const IDLE_SECONDS = 1800;
 
-export interface ServerOptions {
+interface ServerOptions {
   readonly port?: number;
   readonly leaseSeconds?: number;
   /** Seconds without requests and runs after which `onIdle` is called; 0: never. */

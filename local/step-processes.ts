@@ -17,7 +17,7 @@ import type { FinalePaths } from './paths';
 import { isAlive } from './processes';
 
 /** Written by the process runner into the control directory: supervisor.sh itself, as this machine's /proc sees it. */
-export const SUPERVISOR_PID_FILE = 'supervisor.pid';
+const SUPERVISOR_PID_FILE = 'supervisor.pid';
 
 export async function recordSupervisorPid(dir: string, pid: number): Promise<void> {
   await writeFile(join(dir, SUPERVISOR_PID_FILE), `${pid}\n`);
@@ -59,7 +59,7 @@ export async function livingSupervisor(dir: string): Promise<number | undefined>
   return undefined;
 }
 
-export type StepProcessState =
+type StepProcessState =
   | { readonly state: 'running'; readonly pid: number }
   | {
       readonly state: 'ended';

@@ -24,7 +24,7 @@ export interface StepRunner extends LocalTasks, TaskControl {
 }
 
 /** How a step's supervisor ended, as a runner saw it. */
-export interface SupervisorEnd {
+interface SupervisorEnd {
   /** The supervisor's exit status (SUPERVISOR_EXIT, or the failed script's code). */
   readonly exitCode: number;
   /** The script's own exit code, from the status file, when it differs or is all there is. */

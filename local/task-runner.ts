@@ -39,7 +39,7 @@ export interface TaskRunnerOptions {
 }
 
 /** FINALE_CONTAINMENT=off in the environment a run is started from runs its steps uncontained. */
-export const CONTAINMENT_SETTING = 'FINALE_CONTAINMENT';
+const CONTAINMENT_SETTING = 'FINALE_CONTAINMENT';
 
 function earlierSteps(steps: readonly StepSpec[], spec: StepSpec): StepSpec[] {
   // Parallel siblings run at the same time: a step sees artifacts of the steps before its group.
@@ -59,12 +59,7 @@ function stopBudgetMs(spec: Plan['steps'][number]): number {
  * Ends the pipeline steps an orphan left running (its final step is the recovery's to await) and
  * notes what became of each.
  */
-export async function endLeftovers(
-  run: RunRecord,
-  plan: Plan,
-  paths: FinalePaths,
-  core: Core,
-): Promise<void> {
+async function endLeftovers(run: RunRecord, plan: Plan, paths: FinalePaths, core: Core): Promise<void> {
   const mode = run.stop?.mode === 'immediate' ? 'immediate' : 'graceful';
   const dirs = await controlDirs(paths, run.runId);
   await Promise.all(

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Orchestrator } from '../vocabulary/contract';
 
 /** The error a failed token raises in the waiting state; `name` is what Catch matches. */
-export class TaskTokenFailure extends Error {
+class TaskTokenFailure extends Error {
   constructor(error: string, cause: string) {
     super(cause);
     this.name = error;

@@ -9,7 +9,7 @@ export const MAX_CHANGED_FILES = 3000;
 /** Pages of any host; more means a host that pages without end. */
 const MAX_PAGES = 30;
 
-export interface ChangePage {
+interface ChangePage {
   /** Paths on this page; a rename or copy gives both of its paths. */
   readonly paths: readonly (string | null | undefined)[];
   /** The next page's URL, when there is one. */

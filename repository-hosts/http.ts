@@ -2,7 +2,7 @@
 
 import { HostError } from './host';
 
-export interface HttpClient {
+interface HttpClient {
   /** The response, or undefined for a 404 when `missingOk`. */
   request(
     method: 'GET' | 'POST',

@@ -31,7 +31,7 @@ import {
 } from './scenario';
 import { World } from './world';
 
-export const CALLERS: Record<'admin' | 'dev', Caller> = {
+const CALLERS: Record<'admin' | 'dev', Caller> = {
   admin: { user: 'admin@simulation' },
   dev: { user: 'dev@simulation' },
 };
@@ -75,7 +75,7 @@ export interface Observation {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export interface PlayOptions {
+interface PlayOptions {
   readonly timeoutMs?: number;
   /** The simulated steps' runner (the checker's tests give a broken one). */
   readonly runner?: (world: World, behaviourOf: (step: string) => Behaviour) => StepRunner;

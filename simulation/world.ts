@@ -12,19 +12,19 @@
 import type { SupervisorStatus } from '../supervisor/contract';
 import type { Behaviour } from './scenario';
 
-export interface TaskEnd {
+interface TaskEnd {
   /** Undefined when the task was killed outright: no status file. */
   readonly status?: SupervisorStatus;
 }
 
-export interface TaskTimes {
+interface TaskTimes {
   readonly graceMs: number;
   readonly maxTimeMs: number;
   readonly afterScriptMs: number;
 }
 
 /** When the task's processes lived, and under which locks: what "no lock held twice" is checked on. */
-export interface Interval {
+interface Interval {
   readonly runId: string;
   readonly step: number;
   readonly locks: readonly string[];

@@ -2,9 +2,9 @@
 // map keys such as step indexes or lock keys (`deployment:prod`) never need escaping by hand.
 // Internal to store/: the rest of the code base calls named repository operations.
 
-export type AttributePath = readonly (string | number)[];
+type AttributePath = readonly (string | number)[];
 
-export interface BuiltExpression {
+interface BuiltExpression {
   UpdateExpression?: string;
   ConditionExpression?: string;
   ExpressionAttributeNames?: Record<string, string>;

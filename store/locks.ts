@@ -8,7 +8,7 @@ import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailure, LockConflictError } from './errors';
 import type { LockRecord } from './records';
 
-export function lockKeyOf(repository: string, key: string): string {
+function lockKeyOf(repository: string, key: string): string {
   return `${repository}#${key}`;
 }
 

@@ -16,7 +16,7 @@ const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 /** Sort keys of the repositories table. */
-export const REPOSITORY_ITEMS = { settings: 'settings', counter: 'counter', auditPrefix: 'audit#' } as const;
+const REPOSITORY_ITEMS = { settings: 'settings', counter: 'counter', auditPrefix: 'audit#' } as const;
 
 export interface CountersRepository {
   /** The next build number of a repository: 1, 2, 3, … (atomic). */

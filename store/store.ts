@@ -29,7 +29,7 @@ export interface Store {
   readonly deliveries: DeliveriesRepository;
 }
 
-export interface StoreOptions {
+interface StoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tables: TableNames;
   readonly clock: Clock;

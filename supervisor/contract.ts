@@ -16,17 +16,9 @@ export const SUPERVISOR_EXIT = {
  * A script that itself exits with one of the reserved codes above is reported as failed with
  * this code instead; the status file keeps the real one.
  */
-export const RESERVED_EXIT_REPLACEMENT = 1;
+const RESERVED_EXIT_REPLACEMENT = 1;
 
 export type StepOutcome = 'succeeded' | 'failed' | 'stopped' | 'timed-out' | 'error';
-
-/** Signals the supervisor understands. */
-export const SUPERVISOR_SIGNALS = {
-  /** ECS StopTask, the embedded engine's graceful stop, Ctrl+C: one signal to the group, grace, KILL. */
-  graceful: ['TERM', 'INT'],
-  /** Kill the script's process group now; the after-script does not run. */
-  immediate: 'USR1',
-} as const;
 
 export type StopSignal = 'TERM' | 'INT';
 

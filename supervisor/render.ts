@@ -72,7 +72,7 @@ const OPERATOR = /^(?:;;&|;;|;&|&&|\|\||\|&|<<<|<<-|<<|[;&|()])/;
  * A small sh lexer, enough to tell whether a text ends at a command boundary. It follows quotes,
  * escapes, comments, `$(…)` nesting and here-documents; it does not parse.
  */
-export function scanShell(text: string): ScanState {
+function scanShell(text: string): ScanState {
   const tokens: string[] = [];
   const pendingHeredocs: { delimiter: string; stripTabs: boolean }[] = [];
   let word = '';
@@ -277,7 +277,7 @@ export function renderScript(items: readonly string[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export interface RenderedStep {
+interface RenderedStep {
   /** The script file's text. */
   readonly script: string;
   /** The after-script file's text, or null when the step has none. */

@@ -152,8 +152,6 @@ export type ControlRequest =
   /** Last state: releases every lock the run still holds, records the end, returns the status. */
   | { readonly action: 'finishRun'; readonly runId: string };
 
-export type ControlAction = ControlRequest['action'];
-
 export interface CompleteStepResult {
   readonly ok: boolean;
   readonly status: StepStatus;

@@ -18,10 +18,3 @@ export class UsageError extends FinaleError {
     super(message, { ...options, name: 'UsageError', exitCode: 2 });
   }
 }
-
-/** Anything thrown, as a FinaleError; unknown errors keep their message and become the cause. */
-export function toFinaleError(error: unknown): FinaleError {
-  if (error instanceof FinaleError) return error;
-  if (error instanceof Error) return new FinaleError(error.message, { name: error.name, cause: error });
-  return new FinaleError(String(error));
-}

@@ -17,7 +17,7 @@ interface ExplainOptions {
   json?: boolean;
 }
 
-export function triggerFrom(options: ExplainOptions): TriggerEvent {
+function triggerFrom(options: ExplainOptions): TriggerEvent {
   const given = (['branch', 'tag', 'bookmark', 'pr', 'custom'] as const).filter(
     (k) => options[k] !== undefined,
   );

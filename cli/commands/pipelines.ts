@@ -4,7 +4,7 @@ import { out } from '../output';
 import { printErrors } from './diagnostics';
 
 /** One row per pipeline: what the listing shows, also as JSON. */
-export function summarize(pipeline: Pipeline) {
+function summarize(pipeline: Pipeline) {
   const steps = stepsOf(pipeline.items);
   const deployments = new Set<string>();
   for (const item of pipeline.items) {

@@ -26,7 +26,7 @@ interface RunOptions {
   json?: boolean;
 }
 
-export function parseVariables(pairs: readonly string[]): Record<string, string> {
+function parseVariables(pairs: readonly string[]): Record<string, string> {
   const variables: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
@@ -145,7 +145,7 @@ function silentRenderer(): Renderer {
 }
 
 /** `finale run` exits with this when Ctrl+C detached it from a run that goes on. */
-export const DETACHED_EXIT_CODE = 5;
+const DETACHED_EXIT_CODE = 5;
 
 /**
  * Ctrl+C is a stop request: graceful (per the settings) first, immediate on the second. Once a stop

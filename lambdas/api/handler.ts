@@ -41,7 +41,7 @@ export function callerOf(c: Context): Caller {
   return { user };
 }
 
-export interface AwsRunStarterDeps {
+interface AwsRunStarterDeps {
   readonly core: Core;
   readonly executor: Executor;
   readonly host: () => Promise<RepositoryHost>;

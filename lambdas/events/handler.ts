@@ -39,7 +39,7 @@ import {
 } from '../runtime';
 import { reportStatus } from '../status';
 
-export const RECOVERY_SUFFIX = '-recovery';
+const RECOVERY_SUFFIX = '-recovery';
 /** ECS and Lambda clocks agree to well under this; an older task belongs to an earlier attempt. */
 const CLOCK_SLACK_MS = 1000;
 
@@ -73,7 +73,7 @@ export type FinaleEvent =
       readonly detail: ExecutionDetail;
     };
 
-export interface EventsDeps {
+interface EventsDeps {
   readonly core: Core;
   readonly sfn: SFNClient;
   readonly host: () => Promise<RepositoryHost>;
@@ -83,7 +83,7 @@ export interface EventsDeps {
 }
 
 /** What the handler did, for its log line and the tests. */
-export type EventOutcome =
+type EventOutcome =
   | { readonly action: 'ignored'; readonly why: string }
   | {
       readonly action: 'task';

@@ -8,7 +8,7 @@ import type { WebhookSource } from './sources';
 import type { Trigger } from './translate';
 
 /** The API's page of a commit's files; GitHub documents no bound for a payload's lists. */
-export const TRUSTED_PAYLOAD_FILES = 300;
+const TRUSTED_PAYLOAD_FILES = 300;
 
 const at = (value: unknown, ...path: string[]): unknown =>
   path.reduce<unknown>(
@@ -24,7 +24,7 @@ const texts = (value: unknown) =>
  * The head commit's files as a GitHub push lists them (Bitbucket's rule for a push: its last commit).
  * Not trusted when empty (merge commits can come without lists) or long (a list may be cut short).
  */
-export function headCommitFiles(payload: unknown): readonly string[] | undefined {
+function headCommitFiles(payload: unknown): readonly string[] | undefined {
   const lists = ['added', 'modified', 'removed'].map((key) => texts(at(payload, 'head_commit', key)));
   if (lists.some((list) => list === undefined)) return undefined;
   const files = [...new Set(lists.flat() as string[])];

@@ -33,11 +33,11 @@ import { MalformedPayload, type Skipped, translate } from './translate';
 /** Bitbucket sends at most 256 KB, GitHub's pushes are far below this: anything bigger is not a webhook. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** How long a delivery id is remembered: replays within it are refused. */
-export const DELIVERY_TTL_SECONDS = 30 * 24 * 3600;
+const DELIVERY_TTL_SECONDS = 30 * 24 * 3600;
 /** Runs one delivery may start; the rest are skipped with a reason (the answer must come within 30 s). */
-export const MAX_RUNS_PER_DELIVERY = 10;
+const MAX_RUNS_PER_DELIVERY = 10;
 
-export interface WebhookDeps {
+interface WebhookDeps {
   readonly core: Core;
   readonly executor: Executor;
   readonly host: () => Promise<RepositoryHost>;
@@ -46,7 +46,7 @@ export interface WebhookDeps {
   readonly log: Pick<typeof logger, 'info' | 'warn' | 'error'>;
 }
 
-export interface StartedSummary {
+interface StartedSummary {
   readonly runId: string;
   readonly buildNumber: number;
   readonly pipeline: string;

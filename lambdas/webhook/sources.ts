@@ -6,7 +6,7 @@ import { type HttpApiEvent, header } from '../http';
 
 export type WebhookSource = HostKind;
 
-export interface Delivery {
+interface Delivery {
   readonly source: WebhookSource;
   /** `repo:push`, `repo:refs_changed`, `push`, `pull_request`, … */
   readonly event: string;

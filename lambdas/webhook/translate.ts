@@ -20,7 +20,7 @@ export interface Skipped {
   readonly reason: string;
 }
 
-export type Translation =
+type Translation =
   | {
       readonly kind: 'triggers';
       readonly repository: string;

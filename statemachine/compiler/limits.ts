@@ -70,7 +70,7 @@ function happyPath(definition: Pick<AslDefinition, 'StartAt' | 'States'>): strin
 }
 
 /** Fixed per-run states on the success path (Start, Start run, Finalize, Finish run, result, succeeded). */
-export const RUN_OVERHEAD_TRANSITIONS = 6;
+const RUN_OVERHEAD_TRANSITIONS = 6;
 
 export function checkLimits(
   pipeline: string,

@@ -4,7 +4,7 @@
 export const MAX_STATE_NAME = 80;
 
 /** Control characters are not allowed in names; line breaks in a YAML name become spaces. */
-export function cleanName(name: string): string {
+function cleanName(name: string): string {
   return name
     .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
     .replace(/\s+/g, ' ')

@@ -1,6 +1,6 @@
 import type { StepSize } from '../language/model';
 
-export interface FargateSize {
+interface FargateSize {
   /** CPU units (1024 = 1 vCPU). */
   readonly cpu: number;
   /** MiB. */

@@ -14,34 +14,28 @@ import { pipeCommand } from '../language/pipes';
 import type { LockSpec, StepSpec, StopSettings } from './plan';
 import { fargateSizeOf } from './sizes';
 
-export const DEFAULT_IMAGE = 'atlassian/default-image:4';
-export const DEFAULT_MAX_TIME_MINUTES = 120;
-export const DEFAULT_STOP: StopSettings = { graceful: true, signal: 'TERM', graceSeconds: 30 };
+const DEFAULT_IMAGE = 'atlassian/default-image:4';
+const DEFAULT_MAX_TIME_MINUTES = 120;
+const DEFAULT_STOP: StopSettings = { graceful: true, signal: 'TERM', graceSeconds: 30 };
 /** The supervisor's budget for the after-script (FINALE_AFTER_SCRIPT_TIMEOUT). */
 export const AFTER_SCRIPT_SECONDS = 600;
 /** Time for ECS to place the task, pull the image and prepare the workspace. */
-export const TASK_START_SECONDS = 300;
+const TASK_START_SECONDS = 300;
 
-export interface SpecOptions {
+interface SpecOptions {
   readonly stop?: StopSettings;
   /** Files changed by the trigger; unknown means changeset conditions cannot skip anything. */
   readonly changedFiles?: readonly string[];
 }
 
-/** Where a step sits in the pipeline, with the item it came from. */
-export interface PlacedStep {
-  readonly spec: StepSpec;
-  readonly step: Step;
-}
-
-export interface Specs {
+interface Specs {
   readonly steps: readonly StepSpec[];
   readonly locks: readonly LockSpec[];
   readonly notes: readonly string[];
 }
 
 /** Finale does not start child pipelines: the step fails where it would have started one, and says so. */
-export function childPipelineCommand(custom: string): string {
+function childPipelineCommand(custom: string): string {
   const message = `finale: this step would start the child pipeline custom:${custom}; Finale does not run child pipelines`;
   return `echo '${message.replace(/'/g, `'\\''`)}' >&2; exit 1`;
 }
@@ -51,10 +45,7 @@ function scriptLines(entries: readonly ScriptEntry[]): string[] {
 }
 
 /** Bitbucket: include → at least one changed file matches; exclude → skipped when every change is excluded. */
-export function changesetAllows(
-  condition: ChangesetCondition | undefined,
-  files: readonly string[] | undefined,
-) {
+function changesetAllows(condition: ChangesetCondition | undefined, files: readonly string[] | undefined) {
   if (!condition || files === undefined) return true;
   const include = condition.includePaths.length
     ? picomatch([...condition.includePaths], { dot: true })

@@ -7,7 +7,7 @@ import { type AslState, RESOURCES, type StepSpec, TASK_CONTAINERS, TASK_ENV } fr
 const INPUT = '$$.Execution.Input';
 
 /** Transient Lambda errors AWS recommends retrying; domain errors (Step.*, Run.*) are never retried. */
-export const LAMBDA_TRANSIENT_RETRY = {
+const LAMBDA_TRANSIENT_RETRY = {
   ErrorEquals: [
     'Lambda.ServiceException',
     'Lambda.AWSLambdaException',
@@ -19,7 +19,7 @@ export const LAMBDA_TRANSIENT_RETRY = {
   BackoffRate: 2,
 } as const;
 
-export const CONTROL_TIMEOUT_SECONDS = 60;
+const CONTROL_TIMEOUT_SECONDS = 60;
 export const APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
 /** A lock wait re-runs acquire this often, so an expired lease is taken over without a releaser. */
 export const LOCK_RECHECK_SECONDS = 6 * 3600;

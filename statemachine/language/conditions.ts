@@ -7,7 +7,7 @@ import { matchGlob } from './glob';
 
 type Value = { readonly variable: string } | { readonly literal: string | number };
 
-export type Condition =
+type Condition =
   | { readonly op: '&&' | '||'; readonly left: Condition; readonly right: Condition }
   | { readonly op: '!'; readonly operand: Condition }
   | { readonly op: Comparison; readonly left: Value; readonly right: Value }

@@ -13,7 +13,7 @@ type Schema = z.core.$ZodType;
 type Issue = z.core.$ZodIssue;
 
 /** Problems of isolated parts and warnings, carried up to the root of the model. */
-export type Note =
+type Note =
   | {
       readonly kind: 'warning' | 'error';
       readonly at: Position;
@@ -69,7 +69,7 @@ function originOf(object: object): OriginRecord | undefined {
 // --- fields ------------------------------------------------------------------------------------
 
 /** A warning for a value Finale reads but does not carry out; `message` is undefined when none is due. */
-export interface Warning<T> {
+interface Warning<T> {
   readonly code: string;
   readonly message: (value: T) => string | undefined;
 }
@@ -111,7 +111,7 @@ const PENDING = Symbol('pending');
  * A model node written as a scalar (`image: node:20`, a script command). A scalar has no source
  * record, so its container finishes it with the text as written and the place it holds it.
  */
-export interface Pending<T> {
+interface Pending<T> {
   readonly [PENDING]: (text: string, at: Position) => T;
   readonly text: string;
 }

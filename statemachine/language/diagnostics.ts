@@ -58,7 +58,7 @@ export class DiagnosticSink {
   }
 }
 
-export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
+function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
   return (
     a.line - b.line ||
     a.column - b.column ||

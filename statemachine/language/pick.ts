@@ -4,7 +4,7 @@
 import type { PipelineFile, Selection } from './model';
 import { findPipeline, selectPipeline } from './select';
 
-export interface PickRequest {
+interface PickRequest {
   /** A pipeline key; for `custom:<name>` the variables apply. */
   readonly key?: string;
   /** The branch a push would come from, when no key is given; none (detached HEAD) means `default`. */

@@ -7,7 +7,7 @@ import type { Position } from './model';
 
 const MB = 1024 * 1024;
 
-export function formatSize(bytes: number): string {
+function formatSize(bytes: number): string {
   return bytes >= MB ? `${(bytes / MB).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
 }
 
@@ -62,6 +62,6 @@ export function checkText(text: string, sink: DiagnosticSink): string | undefine
   return body;
 }
 
-export function positionOfIndex(text: string, index: number): Position {
+function positionOfIndex(text: string, index: number): Position {
   return new LineIndex(text).at(Math.max(0, index));
 }

@@ -1,7 +1,7 @@
 // "Did you mean …?" for unknown keys: the known key at the smallest edit distance, if close enough.
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const rows = a.length + 1;
   const cols = b.length + 1;
   const d: number[][] = Array.from({ length: rows }, (_, i) =>

@@ -9,7 +9,7 @@ import { LIMITS } from './limits';
 import { LineIndex } from './lines';
 import type { Position } from './model';
 
-export interface ParsedYaml {
+interface ParsedYaml {
   readonly doc: Document.Parsed;
   readonly lines: LineIndex;
 }

@@ -18,7 +18,7 @@ import { type Catcher, catchersOf } from './graph';
 export const ANY_ERROR = 'any error';
 
 export const RUNTIME = 'States.Runtime';
-export const NO_CHOICE_MATCHED = 'States.NoChoiceMatched';
+const NO_CHOICE_MATCHED = 'States.NoChoiceMatched';
 const ALL = 'States.ALL';
 const TASK_FAILED = 'States.TaskFailed';
 const TIMEOUT = 'States.Timeout';

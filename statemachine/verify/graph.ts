@@ -24,7 +24,7 @@ export interface Catcher {
 }
 
 /** A way out of a state other than an error: its Next, a Choice rule, its Default, a branch, its End. */
-export type Edge =
+type Edge =
   | { readonly kind: 'next'; readonly label: string; readonly to: string | undefined; readonly rule?: number }
   | { readonly kind: 'branch'; readonly label: string; readonly to: string; readonly branch: number }
   /** End: true, or a Succeed state: the end of a branch, or of the execution at the top level. */

@@ -10,10 +10,8 @@ import { analyzePaths, executionInputShape } from './paths';
 import { type Proof, prove, type Violation } from './prove';
 import { findRoles } from './roles';
 
-export { CONTROL_RESULT_FIELDS } from './contract';
-export { executionInputShape } from './paths';
-export { type PathStep, PROPERTIES, type Proof, type Property, type Violation } from './prove';
-export { formatCounterexample, formatPath } from './report';
+export { PROPERTIES, type Property, type Violation } from './prove';
+export { formatCounterexample } from './report';
 
 export interface Verdict extends Proof {
   readonly verified: boolean;

@@ -1,7 +1,7 @@
 // The JSONPaths a definition writes, as lists of keys. Only the reference-path subset is understood
 // (`$.a.b`, `$['a']`, `$.a[0]`); anything else (wildcards, filters, `..`) cannot be proved present.
 
-export interface ParsedPath {
+interface ParsedPath {
   /** `$` is the state's input (or the result, in a ResultSelector); `$$` the context object. */
   readonly root: '$' | '$$';
   readonly keys: readonly string[];

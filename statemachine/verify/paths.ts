@@ -44,7 +44,7 @@ export function executionInputShape(steps: readonly Pick<StepSpec, 'index' | 'sk
 }
 
 /** The context object (`$$`): what Step Functions always provides, and the execution input. */
-export function contextShape(input: Shape): Shape {
+function contextShape(input: Shape): Shape {
   return shapeFrom({
     Execution: shapeFrom({ Input: input, Id: LEAF, Name: LEAF, StartTime: LEAF, RoleArn: LEAF }),
     State: shapeFrom({ Name: LEAF, EnteredTime: LEAF, RetryCount: LEAF }),
@@ -135,7 +135,7 @@ function presentAfter(rule: Rule): string[] {
   return Array.isArray(rule.And) ? rule.And.filter(isRecord).flatMap(presentAfter) : [];
 }
 
-export interface StateFlow {
+interface StateFlow {
   /** JSONPaths the state reads that may be missing. */
   readonly missing: readonly string[];
   /** Its output on Next or End; undefined when it never completes (a Parallel with a branch that never ends). */
@@ -147,7 +147,7 @@ export interface StateFlow {
 }
 
 /** One state's transfer function. `branchResults`: a Parallel's branch outputs, where known. */
-export function flowOf(
+function flowOf(
   state: Record<string, unknown> & { readonly Type: string },
   input: Shape,
   context: Shape,
@@ -238,7 +238,7 @@ export interface PathFacts {
   readonly missing: ReadonlyMap<string, readonly string[]>;
 }
 
-export function catchOutput(input: Shape, catcher: Catcher): Shape {
+function catchOutput(input: Shape, catcher: Catcher): Shape {
   return placeResult(input, ERROR_OUTPUT, catcher.resultPath);
 }
 

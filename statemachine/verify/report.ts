@@ -2,7 +2,7 @@
 
 import type { PathStep, Violation } from './prove';
 
-export function formatPath(path: readonly PathStep[], uncaught?: string): string {
+function formatPath(path: readonly PathStep[], uncaught?: string): string {
   const text = path
     .map((step, i) => {
       if (i === 0) return step.state;

@@ -54,13 +54,3 @@ export function intersect(a: Shape, b: Shape): Shape {
   }
   return changed ? result : a;
 }
-
-/** Every key of `a` is in `b`, recursively: `a` says no more than `b`. */
-export function within(a: Shape, b: Shape): boolean {
-  if (a === b) return true;
-  for (const [key, below] of a) {
-    const other = b.get(key);
-    if (other === undefined || !within(below, other)) return false;
-  }
-  return true;
-}

@@ -10,7 +10,7 @@ import {
 } from './steps';
 import { customVariables } from './variables';
 
-export type { Rule, RuleContext } from './context';
+export type { RuleContext } from './context';
 
 /** Every rule that looks across several keys of a pipeline, in the order they report. */
 export const RULES: readonly Rule[] = [
