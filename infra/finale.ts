@@ -3,7 +3,7 @@
 // create them per pipeline, named `<resourcePrefix>-…`, and every permission is scoped to that prefix.
 
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -15,7 +15,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { LAMBDA_ENV, type LambdaConfig } from '../aws/config';
@@ -25,21 +25,10 @@ import { type ApiThrottle, FinaleApi } from './api';
 import { FinaleMonitoring } from './dashboard';
 import { FinaleEvents } from './events';
 import { FinaleFunctions, FUNCTION_NAMES, type FunctionEntries, type FunctionName } from './functions';
+import { grantFinale } from './grants';
 import { type FinaleExistingVpc, FinaleNetwork } from './network';
-import {
-  ACTIONS,
-  arns,
-  grantArtifacts,
-  grantReadLogs,
-  grantReadSecrets,
-  grantRecoverExecutions,
-  grantStartRuns,
-  grantStateMachine,
-  grantStopTask,
-  grantTables,
-  grantTaskResponse,
-  grantWriteLogs,
-} from './permissions';
+import { arns } from './permissions';
+import { createSecrets } from './secrets';
 import { type FinaleAgentImage, FinaleStepTasks } from './step-tasks';
 import { FinaleTables } from './tables';
 import {
@@ -175,9 +164,6 @@ export const DEFAULTS = {
   apiThrottle: { rateLimit: 50, burstLimit: 100 },
 } as const;
 
-/** The host token secret starts as this; the deployer puts the real credentials in. */
-export const HOST_TOKEN_PLACEHOLDER = 'REPLACE_ME';
-
 export class Finale extends Construct {
   readonly resourcePrefix: string;
   readonly tables: Readonly<Record<TableName, dynamodb.Table>>;
@@ -239,29 +225,9 @@ export class Finale extends Construct {
     this.stepLogGroup = steps.logGroup;
     this.artifactsBucket = steps.artifactsBucket;
 
-    this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
-      description: `Finale (${prefix}): the HMAC secret to register with the repository webhooks`,
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      removalPolicy: settings.removalPolicy,
-    });
-    Validations.of(this.webhookSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The webhook secret is also configured in Bitbucket or GitHub by hand; an automatic rotation would ' +
-        'make every delivery fail the signature check until someone updates the host.',
-    });
-    this.hostTokenSecret = new secretsmanager.Secret(this, 'HostToken', {
-      description: `Finale (${prefix}): credentials for the repository host's API (fill in after deploying)`,
-      // Not a secret: a marker the deployer replaces with the real token.
-      secretStringValue: SecretValue.unsafePlainText(HOST_TOKEN_PLACEHOLDER),
-      removalPolicy: settings.removalPolicy,
-    });
-    Validations.of(this.hostTokenSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The host token is issued by Bitbucket or GitHub, not by AWS: it is rotated there and pasted in; ' +
-        'no rotation function can create one.',
-    });
+    const secrets = createSecrets(this, settings);
+    this.webhookSecret = secrets.webhookSecret;
+    this.hostTokenSecret = secrets.hostTokenSecret;
 
     this.stateMachineRole = new iam.Role(this, 'StateMachineRole', {
       description: `Finale (${prefix}): the role the pipeline state machines run as`,
@@ -322,61 +288,20 @@ export class Finale extends Construct {
       logRetention: settings.logRetention,
       removalPolicy: settings.removalPolicy,
     }).functions;
-    const { webhook, api, control, events } = this.functions;
+    const { webhook, api, events } = this.functions;
 
-    // Which tables each principal's core functions touch, and how (store/ is the only DynamoDB client).
-    const rw = ACTIONS.storeReadWrite;
-    const core = { runs: rw, locks: rw, repositories: rw, plans: ACTIONS.plansRead };
-    const startRuns = {
+    grantFinale(this, {
       resourcePrefix: prefix,
-      stateMachineRole: this.stateMachineRole,
-      taskRole: this.taskRole,
-      executionRole: this.executionRole,
-    };
-
-    grantTables(webhook, this.tables, {
-      runs: rw,
-      repositories: rw,
-      plans: ACTIONS.plansWrite,
-      deliveries: ACTIONS.deliveries,
-    });
-    grantReadSecrets(webhook, [this.webhookSecret, this.hostTokenSecret]);
-    grantStartRuns(webhook, startRuns, this);
-
-    grantTables(api, this.tables, { ...core, plans: ACTIONS.plansWrite });
-    grantStopTask(api, this.cluster);
-    grantTaskResponse(api, prefix, this);
-    // Custom pipelines started from the API go through the same start as a push.
-    grantStartRuns(api, startRuns, this);
-    grantReadSecrets(api, [this.hostTokenSecret]);
-    grantReadLogs(api, this.stepLogGroup);
-    // A forced unlock tells the step that held the lock, in its own log.
-    grantWriteLogs(api, this.stepLogGroup);
-
-    grantTables(control, this.tables, core);
-    grantTaskResponse(control, prefix, this);
-    grantStopTask(control, this.cluster);
-
-    grantTables(events, this.tables, core);
-    grantTaskResponse(events, prefix, this);
-    grantStopTask(events, this.cluster);
-    // A run whose execution was aborted outside Finale gets a recovery execution that runs its final step.
-    grantRecoverExecutions(events, prefix, this);
-    grantReadSecrets(events, [this.hostTokenSecret]);
-
-    grantTables(this.taskRole, this.tables, {
-      runs: ACTIONS.storeTaskRuns,
-      plans: ACTIONS.plansRead,
-    });
-    grantArtifacts(this.taskRole, this.artifactsBucket);
-    grantReadSecrets(this.taskRole, [this.hostTokenSecret]);
-
-    grantStateMachine(this.stateMachineRole, {
-      resourcePrefix: prefix,
+      tables: this.tables,
+      functions: this.functions,
       cluster: this.cluster,
       taskRole: this.taskRole,
       executionRole: this.executionRole,
-      control,
+      stateMachineRole: this.stateMachineRole,
+      stepLogGroup: this.stepLogGroup,
+      artifactsBucket: this.artifactsBucket,
+      webhookSecret: this.webhookSecret,
+      hostTokenSecret: this.hostTokenSecret,
     });
 
     const finaleApi = new FinaleApi(this, 'Api', {

@@ -3,17 +3,14 @@
 // It keeps a lease on the runs it executes and adopts the runs of an engine that went away.
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import { basename, relative, resolve } from 'node:path';
+import { basename } from 'node:path';
 import type { Core } from '../core/index';
 import { createCore, createPlanSource } from '../core/index';
-import type { LogReader, RunStarter, StartRunRequest } from '../core/ports';
+import type { LogReader, RunStarter } from '../core/ports';
 import { braceUuid, type RepositoryIdentity } from '../core/variables';
-import { pickPipeline } from '../statemachine/language/pick';
 import { createStore, systemClock } from '../store/store';
 import type { ControlRequest } from '../vocabulary/contract';
-import { FinaleError, UsageError } from '../vocabulary/errors';
-import { changedSinceUpstream } from './changes';
+import { FinaleError } from '../vocabulary/errors';
 import { lockDatabase } from './database-lock';
 import { type LocalDynamo, localDocumentClient, startDynalite } from './dynalite';
 import { Executions } from './executions';
@@ -21,10 +18,12 @@ import { sweepHome } from './housekeeping';
 import { localLogReader } from './logs';
 import { OrphanAdopter, renewLeases } from './orphans';
 import { ensureHome, type FinalePaths } from './paths';
+import { localRunStarter } from './run-starter';
 import type { StepRunner } from './step-runner';
 import { LocalTaskRunner, type TaskRunnerOptions } from './task-runner';
 import { TaskTokens } from './tokens';
-import { type Snapshot, snapshotWorkingTree } from './workspace';
+import { createUpkeep } from './upkeep';
+import type { Snapshot } from './workspace';
 
 export interface LocalHostOptions {
   readonly paths: FinalePaths;
@@ -105,19 +104,15 @@ export function repositoryIdentity(root: string): RepositoryIdentity & { readonl
   return { workspace: 'local', slug, uuid: braceUuid('repository', root), key: `local/${slug}` };
 }
 
-export async function openLocalHost(options: LocalHostOptions): Promise<LocalHost> {
-  const { paths } = options;
-  const leaseSeconds = options.leaseSeconds ?? 5;
-  ensureHome(paths);
-  const identity = repositoryIdentity(paths.root);
-  const engine = { instance: randomUUID(), leaseSeconds, repository: identity.key };
-  const seams = options.seams ?? {};
-  let stopped = false;
+/**
+ * The engine's store over dynalite. Once the engine is severed, whatever of it is still in flight
+ * writes nothing more, as after a crash: a run it was finishing is finished by the engine that
+ * adopts it.
+ */
+async function openEngineStore(paths: FinalePaths, given: LocalDynamo | undefined) {
   let severed = false;
-  const { dynamo, release } = await openStore(paths, seams.dynamo);
+  const { dynamo, release } = await openStore(paths, given);
   const client = localDocumentClient(dynamo);
-  // Once this engine stops, whatever of it is still in flight writes nothing more, as after a crash:
-  // a run it was finishing is finished by the engine that adopts it.
   client.middlewareStack.add(
     (next) => async (args) => {
       if (severed) throw new FinaleError('this engine has stopped');
@@ -125,7 +120,29 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     },
     { step: 'initialize', name: 'stoppedEngine' },
   );
-  const store = createStore({ client, tables: dynamo.tables, clock: systemClock });
+  return {
+    dynamo,
+    store: createStore({ client, tables: dynamo.tables, clock: systemClock }),
+    severed: () => severed,
+    sever() {
+      severed = true;
+    },
+    async release() {
+      // Its keep-alive connections would hold a process that lives on (a test, the simulation) open.
+      client.destroy();
+      await release();
+    },
+  };
+}
+
+export async function openLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const { paths } = options;
+  const leaseSeconds = options.leaseSeconds ?? 5;
+  ensureHome(paths);
+  const identity = repositoryIdentity(paths.root);
+  const engine = { instance: randomUUID(), leaseSeconds, repository: identity.key };
+  const seams = options.seams ?? {};
+  const { dynamo, store, sever, severed, release } = await openEngineStore(paths, seams.dynamo);
   const tokens = new TaskTokens();
   const runnerOptions: TaskRunnerOptions = {
     paths,
@@ -143,18 +160,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   });
   tasks.attach(core);
 
-  // Upkeep (adoption, leases, housekeeping) runs one piece at a time; a failure is logged, and the
-  // next tick tries again.
-  let chain = Promise.resolve();
-  const upkeep = (what: string, work: () => Promise<void>) => {
-    if (stopped) return chain;
-    chain = chain.then(work).catch((error) => {
-      // A piece cut off by this engine's own stop is not a failure: the next engine does it again.
-      if (severed) return;
-      console.error(`finale: ${what} failed:`, error);
-    });
-    return chain;
-  };
+  const upkeep = createUpkeep();
   const sweep = () => sweepHome(paths, core, identity.key, options.keepRuns);
   const control = async (request: ControlRequest) => {
     await seams.beforeControl?.(request);
@@ -162,84 +168,37 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
   };
   const executions = new Executions(paths, { control, tokens, tasks }, (runId) => {
     tasks.forget(runId);
-    void upkeep('housekeeping', sweep);
+    void upkeep.run('housekeeping', sweep);
   });
-  const orphans = new OrphanAdopter(engine, core, tasks, executions, (work) => void upkeep('adoption', work));
+  const orphans = new OrphanAdopter(
+    engine,
+    core,
+    tasks,
+    executions,
+    (work) => void upkeep.run('adoption', work),
+  );
 
-  const runs: RunStarter = {
-    async start(request: StartRunRequest) {
-      const file = resolve(paths.root, request.file);
-      if (relative(paths.root, file).startsWith('..')) {
-        throw new UsageError(`${request.file} is outside the repository ${paths.root}`);
-      }
-      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        throw new UsageError(
-          `cannot read ${request.file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`,
-        );
-      });
-      // The working tree as it stands is the run's commit; it is checked out once per run, into the
-      // run's folder before the run exists, so that an engine that dies as the run is created leaves
-      // its adopter a checkout for the final step.
-      const runId = randomUUID();
-      const runPaths = paths.run(runId);
-      await mkdir(runPaths.dir, { recursive: true });
-      const snapshot = await (seams.snapshot ?? snapshotWorkingTree)(paths.root, runPaths.source);
-      const branch = request.branch ?? snapshot.branch;
-      const custom = request.pipeline?.startsWith('custom:');
-      // A commit given by a seam has no history to compare: its changes are unknown (every step runs).
-      const changedFiles = seams.snapshot
-        ? undefined
-        : await changedSinceUpstream(paths.root, snapshot.commit, snapshot.branch);
-      let created = false;
-      try {
-        const started = await core.startPipeline(
-          {
-            runId,
-            repository: identity.key,
-            source: { text, path: request.file },
-            trigger: {
-              kind: custom ? 'custom' : 'branch',
-              ref: custom ? request.pipeline!.slice('custom:'.length) : (branch ?? 'HEAD'),
-              commit: snapshot.commit,
-              ...(branch ? { branch } : {}),
-            },
-            choose: (parsed) =>
-              pickPipeline(parsed, {
-                ...(request.pipeline ? { key: request.pipeline } : {}),
-                ...(branch ? { branch } : {}),
-                variables: request.variables,
-              }),
-            caller: request.caller,
-            ...(changedFiles ? { changedFiles } : {}),
-            engine: { instance: engine.instance, leaseUntil: Date.now() + leaseSeconds * 1000 },
-          },
-          {
-            async start(run, plan) {
-              created = true;
-              if (request.environment) tasks.setEnvironment(run.runId, request.environment);
-              executions.start(run, plan);
-            },
-          },
-        );
-        return { ...started, notices: tasks.noticesFor(request.environment) };
-      } finally {
-        // A refused start (a pipeline that does not validate, say) leaves nothing behind.
-        if (!created && !(await core.getRun(runId))) await rm(runPaths.dir, { recursive: true, force: true });
-      }
-    },
-  };
+  const runs = localRunStarter({
+    paths,
+    repository: identity.key,
+    engine,
+    core,
+    tasks,
+    executions,
+    ...(seams.snapshot ? { snapshot: seams.snapshot } : {}),
+  });
 
   // Orphans appear when a server dies: they are looked for at start, when a dead owner's lease runs
   // out, and now and then.
-  await upkeep('adoption', () => orphans.sweep());
-  void upkeep('housekeeping', sweep);
+  await upkeep.run('adoption', () => orphans.sweep());
+  void upkeep.run('housekeeping', sweep);
   const renewTimer = setInterval(
-    () => void upkeep('lease renewal', () => renewLeases(engine, core, executions)),
+    () => void upkeep.run('lease renewal', () => renewLeases(engine, core, executions)),
     Math.max(250, (leaseSeconds * 1000) / 3),
   );
   // Now and then too: a dying engine may still create a run after this one's first sweep.
   const adoptTimer = setInterval(
-    () => void upkeep('adoption', () => orphans.sweep()),
+    () => void upkeep.run('adoption', () => orphans.sweep()),
     Math.max(1000, leaseSeconds * 2000),
   );
   renewTimer.unref();
@@ -256,25 +215,22 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     settled: (runId) => executions.settled(runId),
     async close() {
       const handedOver = stop();
-      await chain;
+      await upkeep.idle();
       // A run finished meanwhile, or adopted already, has nothing to hand over.
       await Promise.all(handedOver.map((runId) => core.releaseEngineLease(runId, engine.instance)));
-      severed = true;
-      // Its keep-alive connections would hold a process that lives on (a test, the simulation) open.
-      client.destroy();
+      sever();
       await release();
     },
     async abandon() {
       stop();
-      severed = true;
-      client.destroy();
+      sever();
       await release();
     },
   };
 
   /** Stops every timer and execution; returns the runs that were in flight. */
   function stop(): string[] {
-    stopped = true;
+    upkeep.stop(severed);
     clearInterval(renewTimer);
     clearInterval(adoptTimer);
     orphans.close();

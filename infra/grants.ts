@@ -1,0 +1,98 @@
+// Who may do what in a deployment: each function's tables (through store/, the only DynamoDB
+// client), secrets, task and execution permissions; the step tasks' role; the state machines' role.
+
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { TableName } from '../store/tables';
+import type { FunctionName } from './functions';
+import {
+  ACTIONS,
+  grantArtifacts,
+  grantReadLogs,
+  grantReadSecrets,
+  grantRecoverExecutions,
+  grantStartRuns,
+  grantStateMachine,
+  grantStopTask,
+  grantTables,
+  grantTaskResponse,
+  grantWriteLogs,
+} from './permissions';
+
+export interface FinalePrincipals {
+  readonly resourcePrefix: string;
+  readonly tables: Readonly<Record<TableName, dynamodb.Table>>;
+  readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
+  readonly cluster: ecs.Cluster;
+  readonly taskRole: iam.Role;
+  readonly executionRole: iam.Role;
+  readonly stateMachineRole: iam.Role;
+  readonly stepLogGroup: logs.LogGroup;
+  readonly artifactsBucket: s3.Bucket;
+  readonly webhookSecret: secretsmanager.Secret;
+  readonly hostTokenSecret: secretsmanager.Secret;
+}
+
+export function grantFinale(scope: Construct, d: FinalePrincipals): void {
+  const { webhook, api, control, events } = d.functions;
+  // Which tables each principal's core functions touch, and how (store/ is the only DynamoDB client).
+  const rw = ACTIONS.storeReadWrite;
+  const core = { runs: rw, locks: rw, repositories: rw, plans: ACTIONS.plansRead };
+  const startRuns = {
+    resourcePrefix: d.resourcePrefix,
+    stateMachineRole: d.stateMachineRole,
+    taskRole: d.taskRole,
+    executionRole: d.executionRole,
+  };
+
+  grantTables(webhook, d.tables, {
+    runs: rw,
+    repositories: rw,
+    plans: ACTIONS.plansWrite,
+    deliveries: ACTIONS.deliveries,
+  });
+  grantReadSecrets(webhook, [d.webhookSecret, d.hostTokenSecret]);
+  grantStartRuns(webhook, startRuns, scope);
+
+  grantTables(api, d.tables, { ...core, plans: ACTIONS.plansWrite });
+  grantStopTask(api, d.cluster);
+  grantTaskResponse(api, d.resourcePrefix, scope);
+  // Custom pipelines started from the API go through the same start as a push.
+  grantStartRuns(api, startRuns, scope);
+  grantReadSecrets(api, [d.hostTokenSecret]);
+  grantReadLogs(api, d.stepLogGroup);
+  // A forced unlock tells the step that held the lock, in its own log.
+  grantWriteLogs(api, d.stepLogGroup);
+
+  grantTables(control, d.tables, core);
+  grantTaskResponse(control, d.resourcePrefix, scope);
+  grantStopTask(control, d.cluster);
+
+  grantTables(events, d.tables, core);
+  grantTaskResponse(events, d.resourcePrefix, scope);
+  grantStopTask(events, d.cluster);
+  // A run whose execution was aborted outside Finale gets a recovery execution that runs its final step.
+  grantRecoverExecutions(events, d.resourcePrefix, scope);
+  grantReadSecrets(events, [d.hostTokenSecret]);
+
+  grantTables(d.taskRole, d.tables, {
+    runs: ACTIONS.storeTaskRuns,
+    plans: ACTIONS.plansRead,
+  });
+  grantArtifacts(d.taskRole, d.artifactsBucket);
+  grantReadSecrets(d.taskRole, [d.hostTokenSecret]);
+
+  grantStateMachine(d.stateMachineRole, {
+    resourcePrefix: d.resourcePrefix,
+    cluster: d.cluster,
+    taskRole: d.taskRole,
+    executionRole: d.executionRole,
+    control,
+  });
+}
