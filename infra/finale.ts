@@ -290,19 +290,7 @@ export class Finale extends Construct {
     }).functions;
     const { webhook, api, events } = this.functions;
 
-    grantFinale(this, {
-      resourcePrefix: prefix,
-      tables: this.tables,
-      functions: this.functions,
-      cluster: this.cluster,
-      taskRole: this.taskRole,
-      executionRole: this.executionRole,
-      stateMachineRole: this.stateMachineRole,
-      stepLogGroup: this.stepLogGroup,
-      artifactsBucket: this.artifactsBucket,
-      webhookSecret: this.webhookSecret,
-      hostTokenSecret: this.hostTokenSecret,
-    });
+    grantFinale(this);
 
     const finaleApi = new FinaleApi(this, 'Api', {
       webhook,

@@ -1,16 +1,7 @@
 // Who may do what in a deployment: each function's tables (through store/, the only DynamoDB
 // client), secrets, task and execution permissions; the step tasks' role; the state machines' role.
 
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as ecs from 'aws-cdk-lib/aws-ecs';
-import type * as iam from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
-import type { TableName } from '../store/tables';
-import type { FunctionName } from './functions';
+import type { Finale } from './finale';
 import {
   ACTIONS,
   grantArtifacts,
@@ -25,21 +16,9 @@ import {
   grantWriteLogs,
 } from './permissions';
 
-export interface FinalePrincipals {
-  readonly resourcePrefix: string;
-  readonly tables: Readonly<Record<TableName, dynamodb.Table>>;
-  readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
-  readonly cluster: ecs.Cluster;
-  readonly taskRole: iam.Role;
-  readonly executionRole: iam.Role;
-  readonly stateMachineRole: iam.Role;
-  readonly stepLogGroup: logs.LogGroup;
-  readonly artifactsBucket: s3.Bucket;
-  readonly webhookSecret: secretsmanager.Secret;
-  readonly hostTokenSecret: secretsmanager.Secret;
-}
-
-export function grantFinale(scope: Construct, d: FinalePrincipals): void {
+/** The grants of a deployment, all made once its principals and resources exist. */
+export function grantFinale(d: Finale): void {
+  const scope = d;
   const { webhook, api, control, events } = d.functions;
   // Which tables each principal's core functions touch, and how (store/ is the only DynamoDB client).
   const rw = ACTIONS.storeReadWrite;
