@@ -10,6 +10,7 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { taskStopMode } from '../core/stop';
 import type { TaskEnd } from '../core/task-hooks';
 import type { Store } from '../store/store';
 import {
@@ -134,7 +135,7 @@ export function runAgent(deps: AgentDeps): AgentHandle {
         log(`finale: cannot read the run's stop record (${error.message}); stopping gracefully`);
         return undefined;
       });
-      const immediate = run?.stop?.mode === 'immediate';
+      const immediate = taskStopMode(run) === 'immediate';
       const by = run?.stop ? ` by ${run.stop.by}` : '';
       log(
         immediate

@@ -19,7 +19,7 @@ export function ecsTaskControl(options: {
   readonly logs?: { readonly client: CloudWatchLogsClient; readonly group: string };
 }): TaskControl {
   return {
-    async stopTask(taskId, _mode, reason) {
+    async stopTask({ taskId }, reason) {
       try {
         await options.client.send(
           new StopTaskCommand({

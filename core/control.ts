@@ -269,7 +269,7 @@ async function stopSiblings(
       .map(async (index) => {
         const sibling = run.steps[String(index)];
         if (sibling?.status === 'RUNNING' && sibling.taskId) {
-          await deps.tasks.stopTask(sibling.taskId, 'graceful', reason);
+          await deps.tasks.stopTask({ runId: run.runId, taskId: sibling.taskId }, reason);
         } else if (sibling?.status === 'PENDING') {
           await deps.store.runs.skipPendingStep(run.runId, index).catch((error) => {
             if (!(error instanceof ConditionFailedError)) throw error;

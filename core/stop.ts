@@ -29,6 +29,14 @@ export interface StopResult {
   readonly run: RunRecord;
 }
 
+/**
+ * How a task told to stop stops: the run's stop record decides, on both engines. A task stopped
+ * without one (a failed sibling in a fail-fast group, a state's timeout) stops gracefully.
+ */
+export function taskStopMode(run: Pick<RunRecord, 'stop'> | undefined): 'graceful' | 'immediate' {
+  return run?.stop?.mode === 'immediate' ? 'immediate' : 'graceful';
+}
+
 /** ECS StopTask accepts a reason of at most 255 characters. */
 const MAX_REASON = 255;
 
@@ -71,7 +79,7 @@ export async function stopRun(request: StopRequest, deps: CoreDeps): Promise<Sto
     );
     await Promise.all(
       running.map(async (step) => {
-        await deps.tasks.stopTask(step.taskId!, mode, why);
+        await deps.tasks.stopTask({ runId: run.runId, taskId: step.taskId! }, why);
         stoppedTasks.push(step.taskId!);
       }),
     );

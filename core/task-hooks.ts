@@ -28,10 +28,8 @@ export async function taskStarted(
   const stop = run.stop;
   if (run.status !== 'STOPPING' || !stop || !record) return { stopped: false };
   if (record.kind === 'final' && !stop.final) return { stopped: false };
-  const mode = stop.mode === 'immediate' ? 'immediate' : 'graceful';
   await deps.tasks.stopTask(
-    taskId,
-    mode,
+    { runId, taskId },
     `Stopped by ${stop.by}${stop.reason ? `: ${stop.reason}` : ''}`.slice(0, 255),
   );
   return { stopped: true };

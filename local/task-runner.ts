@@ -7,6 +7,7 @@
 import { appendFile, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Core } from '../core/index';
+import { taskStopMode } from '../core/stop';
 import { bitbucketVariables, type RepositoryIdentity } from '../core/variables';
 import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
@@ -22,6 +23,7 @@ import { reportTaskEnd, type StepRunner } from './step-runner';
 import { collectArtifacts, prepareWorkspace } from './workspace';
 
 interface RunningTask {
+  readonly runId: string;
   readonly supervisor: SupervisorProcess;
   readonly backstop: NodeJS.Timeout;
   stop?: { readonly mode: Exclude<StopMode, 'drain'>; readonly reason: string };
@@ -138,7 +140,10 @@ export class LocalTaskRunner implements StepRunner {
     ];
   }
 
-  async stopTask(taskId: string, mode: Exclude<StopMode, 'drain'>, reason: string): Promise<void> {
+  async stopTask(ref: { runId: string; taskId: string }, reason: string): Promise<void> {
+    const { taskId } = ref;
+    // As the agent does in ECS: the run's stop record says how (the port carries no mode).
+    const mode = taskStopMode(await this.requireCore().getRun(ref.runId));
     const task = this.running.get(taskId);
     if (!task) {
       const pid = this.adopted.get(taskId);
@@ -232,10 +237,11 @@ export class LocalTaskRunner implements StepRunner {
     await recordSupervisorPid(dir, supervisorPid ?? supervisor.pid);
     const taskId = taskIdOf(supervisorPid ?? supervisor.pid);
     const task: RunningTask = {
+      runId: run.runId,
       supervisor,
       // Step Functions stops a task whose state times out; the supervisor's own max-time comes first.
       backstop: setTimeout(() => {
-        void this.stopTask(taskId, 'graceful', 'the step state timed out');
+        void this.stopTask({ runId: run.runId, taskId }, 'the step state timed out');
       }, request.timeoutSeconds * 1000),
     };
     this.running.set(taskId, task);

@@ -3,13 +3,14 @@
 // exactly as the process runner does (local/step-runner.ts), so the engine under test is the same.
 
 import type { Core } from '../core/index';
+import { taskStopMode } from '../core/stop';
 import type { StepTaskRequest } from '../local/engine';
 import { reportTaskEnd, type StepRunner } from '../local/step-runner';
 import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
 import type { RunRecord } from '../store/records';
 import { exitCodeOfStatus } from '../supervisor/contract';
-import type { StopMode, TaskInspection, TaskRef } from '../vocabulary/contract';
+import type { TaskInspection, TaskRef } from '../vocabulary/contract';
 import { type Behaviour, SCALE } from './scenario';
 import type { SimTask, World } from './world';
 
@@ -47,9 +48,12 @@ export class SimulatedRunner implements StepRunner {
     };
   }
 
-  async stopTask(taskId: string, mode: Exclude<StopMode, 'drain'>, reason: string): Promise<void> {
+  async stopTask(ref: { runId: string; taskId: string }, reason: string): Promise<void> {
     if (this.detached) return;
-    const task = this.world.byPid(Number(taskId.slice('sim:'.length)));
+    // The step's side reads how from the run's stop record, as the agent and the process runner do.
+    const mode = taskStopMode(await this.core?.getRun(ref.runId));
+    if (this.detached) return;
+    const task = this.world.byPid(Number(ref.taskId.slice('sim:'.length)));
     if (!task?.running) return;
     if (!this.stops.has(task.pid) || mode === 'immediate') this.stops.set(task.pid, reason);
     task.request(mode);

@@ -218,10 +218,14 @@ export interface TaskRef {
   readonly taskId?: string;
 }
 
-/** ECS, or the embedded engine's process runner. */
+/**
+ * ECS, or the embedded engine's process runner. A stop is one protocol on both: the task is told to
+ * stop, and the step's side (the agent in ECS, the process runner locally) reads from the run's stop
+ * record whether it is graceful or immediate (`taskStopMode`); the port carries no mode.
+ */
 export interface TaskControl {
   /** Stopping a finished task succeeds. */
-  stopTask(taskId: string, mode: Exclude<StopMode, 'drain'>, reason: string): Promise<void>;
+  stopTask(ref: { readonly runId: string; readonly taskId: string }, reason: string): Promise<void>;
   /**
    * The task of a step that an engine (or an execution) that went away began, and whose end nobody
    * recorded. Asked of final steps only, which must neither run twice nor be lost.

@@ -116,7 +116,10 @@ describe('TaskControl (ECS StopTask)', () => {
       cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/finale',
     });
     const reason = `Stopped by arn:aws:iam::123456789012:user/alice: ${'r'.repeat(400)}`;
-    await tasks.stopTask('arn:aws:ecs:eu-west-1:123456789012:task/finale/abc', 'graceful', reason);
+    await tasks.stopTask(
+      { runId: 'r1', taskId: 'arn:aws:ecs:eu-west-1:123456789012:task/finale/abc' },
+      reason,
+    );
     expect(mock.commandCalls(StopTaskCommand)[0]!.args[0].input).toEqual({
       cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/finale',
       task: 'arn:aws:ecs:eu-west-1:123456789012:task/finale/abc',
@@ -131,7 +134,7 @@ describe('TaskControl (ECS StopTask)', () => {
         Object.assign(new Error('The referenced task was not found.'), { name: 'InvalidParameterException' }),
       );
     const tasks = ecsTaskControl({ client: ecs, cluster: 'c' });
-    await expect(tasks.stopTask('gone-task', 'immediate', 'x')).resolves.toBeUndefined();
+    await expect(tasks.stopTask({ runId: 'r1', taskId: 'gone-task' }, 'x')).resolves.toBeUndefined();
   });
 
   it("tells a running step in its step container's awslogs stream", async () => {

@@ -1,6 +1,8 @@
 // Recording fakes for the two ports that differ per engine. Everything else in core tests is real
 // (dynalite through the store).
 
+import { taskStopMode } from '../../core/stop';
+import type { Store } from '../../store/store';
 import type { Orchestrator, StopMode, TaskControl, TaskInspection } from '../../vocabulary/contract';
 
 export type TokenCall =
@@ -91,8 +93,12 @@ export class FakeTasks implements TaskControl {
   readonly calls: StopCall[] = [];
   /** What inspectTask answers, per step index (default: gone). */
   readonly inspections = new Map<number, TaskInspection>();
-  async stopTask(taskId: string, mode: Exclude<StopMode, 'drain'>, reason: string): Promise<void> {
-    this.calls.push({ taskId, mode, reason });
+  /** `runs`: where the step's side reads the stop record, as the agent and the process runner do. */
+  constructor(private readonly runs?: Pick<Store['runs'], 'get'>) {}
+
+  async stopTask(ref: { runId: string; taskId: string }, reason: string): Promise<void> {
+    const mode = taskStopMode(await this.runs?.get(ref.runId));
+    this.calls.push({ taskId: ref.taskId, mode, reason });
   }
   async inspectTask(ref: { runId: string; step: number }): Promise<TaskInspection> {
     return this.inspections.get(ref.step) ?? { state: 'gone' };

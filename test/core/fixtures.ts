@@ -89,7 +89,7 @@ export function useCoreHarness(): Harness {
   const clock = new ManualClock();
   const db = useDynalite({ clock });
   let orchestrator = new FakeOrchestrator();
-  let tasks = new FakeTasks();
+  let tasks = new FakeTasks({ get: (runId) => db.store.runs.get(runId) });
   let plans: CoreDeps['plans'] | undefined;
   const deps = (): CoreDeps => {
     plans ??= createPlanSource(db.store);
@@ -123,7 +123,7 @@ export function useCoreHarness(): Harness {
     },
     reset() {
       orchestrator = new FakeOrchestrator();
-      tasks = new FakeTasks();
+      tasks = new FakeTasks({ get: (runId) => db.store.runs.get(runId) });
     },
   };
 }

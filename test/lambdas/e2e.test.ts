@@ -89,7 +89,8 @@ it('a stop through the API Lambda stops the ECS task, the catch-all runs the fin
   const ecsMock = mockClient(ecs);
   // ECS StopTask sends SIGTERM to the task's containers: here, the local step's supervisor.
   ecsMock.on(StopTaskCommand).callsFake(async (input) => {
-    await runner.stopTask(input.task, 'graceful', input.reason);
+    // As the agent does on SIGTERM, the runner reads the mode from the run's stop record.
+    await runner.stopTask({ runId: run.runId, taskId: input.task! }, input.reason ?? '');
     return {};
   });
   const sfn = new SFNClient({ region: REGION, credentials });
