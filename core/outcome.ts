@@ -78,8 +78,9 @@ export function decideFromTask(task: TaskView): StepDecision {
     case SUPERVISOR_EXIT.error:
       return { ...known, status: 'ERROR', reason: 'The step supervisor could not run the step' };
   }
-  // Killed after the grace, or the stop reached the task before its supervisor: still a stop.
-  if (stopCode === 'UserInitiated')
+  // Killed after the grace (a signal's exit code), or the stop reached the task before its supervisor
+  // said anything: still a stop. A script's own exit code means it ended by itself, before the stop.
+  if (stopCode === 'UserInitiated' && (exitCode === undefined || exitCode > 128))
     return { ...known, status: 'STOPPED', reason: `The step was stopped${why}` };
   if (exitCode === undefined)
     return { ...known, status: 'ERROR', reason: `The step's task reported no exit code${why}` };

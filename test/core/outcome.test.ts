@@ -27,6 +27,7 @@ describe('decideStepOutcome', () => {
     ['agent exit 3 (script failed)', task(3), 'FAILED', 3],
     ['exit 0 despite a StopTask (finished first)', task(0, 'UserInitiated'), 'SUCCESSFUL', 0],
     ['exit 137 after StopTask (killed after the grace)', task(137, 'UserInitiated'), 'STOPPED', 137],
+    ['exit 2 with a stop that came after the script failed', task(2, 'UserInitiated'), 'FAILED', 2],
     ['no exit code after StopTask', task(undefined, 'UserInitiated'), 'STOPPED', undefined],
     ['no exit code otherwise', task(undefined), 'ERROR', undefined],
     ['null exit code', task(null), 'ERROR', undefined],
