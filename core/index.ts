@@ -23,18 +23,6 @@ import { stopRun } from './stop';
 import { taskEnded, taskStarted } from './task-hooks';
 
 export { createPlanSource } from './deps';
-export * from './failures';
-export {
-  claimOrphan,
-  findOrphans,
-  markAborted,
-  releaseEngineLease,
-  renewEngineLease,
-  renewEngineLeases,
-} from './orphans';
-export { createRun } from './runs';
-export { getSettings, setSetting } from './settings';
-export { taskEnded, taskStarted } from './task-hooks';
 
 type Bound<F> = F extends (...args: [...infer A, infer _D]) => infer R ? (...args: A) => R : never;
 
