@@ -2,7 +2,7 @@
 // request carries. Kept apart from the server itself so the CLI loads none of the engine to use it.
 
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { FinaleError } from '../vocabulary/errors';
 import { ensureHome, type FinalePaths } from './paths';
 
@@ -47,9 +47,18 @@ export async function installToken(paths: FinalePaths): Promise<string> {
     }
     return existing;
   }
+  // Written whole under another name, then linked into place: a command started at the same moment
+  // (a `finale show` beside a `finale run`) reads either no token or all of it, never a half-written
+  // file, and the first link wins.
   const token = randomBytes(32).toString('hex');
-  await writeFile(paths.tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' }).catch((error) => {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  });
+  const written = `${paths.tokenFile}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(written, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    await link(written, paths.tokenFile).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  } finally {
+    await rm(written, { force: true });
+  }
   return (await readFile(paths.tokenFile, 'utf8')).trim();
 }

@@ -194,9 +194,13 @@ describe('the commands around a run', () => {
           - echo "deploying $BITBUCKET_DEPLOYMENT_ENVIRONMENT" >> "$MARKERS/deploy"
 `);
     const run = launch(['run'], box.root, env(box));
+    let last = '';
     await until('the run to pause', async () => {
       const show = await finale(['show', '1', '--json'], box.root);
+      last = `show: ${show.code} ${show.stdout} ${show.stderr}\nrun: ${run.stdout()} ${run.stderr()}`;
       return show.code === 0 && JSON.parse(show.stdout).status === 'PAUSED';
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\n${last}`);
     });
     expect((await finale(['approve', '1'], box.root)).code).toBe(0);
     expect((await run.result).code).toBe(0);
