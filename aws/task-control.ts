@@ -7,6 +7,7 @@ import { type CloudWatchLogsClient, PutLogEventsCommand } from '@aws-sdk/client-
 import { DescribeTasksCommand, type ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
 import type { TaskControl, TaskInspection } from '../vocabulary/contract';
+import { taskEndedOf } from './ecs-task';
 import { logStreamOf } from './task-definitions';
 
 /** ECS shows the reason as the task's stoppedReason; it takes at most 255 characters. */
@@ -66,8 +67,10 @@ export function ecsTaskControl(options: {
       if (agent?.exitCode === undefined) return { state: 'gone' };
       return {
         state: 'ended',
-        exitCode: agent.exitCode,
-        ...(task.stopCode ? { stopCode: task.stopCode } : {}),
+        task: {
+          ...taskEndedOf({ ...(task.stopCode ? { stopCode: task.stopCode } : {}) }),
+          exitCode: agent.exitCode,
+        },
       };
     },
   };

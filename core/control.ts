@@ -141,7 +141,7 @@ async function beginFinalAgain(
     ...(record.taskId ? { taskId: record.taskId } : {}),
   });
   const now = clock.now();
-  const ended = seen.state === 'ended' ? decideFromTask(seen) : undefined;
+  const ended = seen.state === 'ended' ? decideFromTask(seen.task) : undefined;
   // Stopped without an admin's stop of the final step: killed from outside (an aborted execution).
   const killed = ended?.status === 'STOPPED' && !run.stop?.final;
   if (seen.state === 'running') {
@@ -206,7 +206,7 @@ async function completeStep(
   const spec = (await deps.plans.get(run.planHash)).steps[request.step];
   if (!spec) throw new FinaleError(`Run ${run.runId}: the plan has no step ${request.step}`);
   const record = stepOf(run, request.step);
-  const decision = decideStepOutcome(request.task);
+  const decision = decideStepOutcome(request.result);
   const { status } = decision;
   const failedByScript = status === 'FAILED' || status === 'TIMED_OUT' || status === 'ERROR';
   const final = spec.kind === 'final';

@@ -1,7 +1,6 @@
 // Pure decisions about outcomes: a step's from what its task reported, the pipeline's when the final
 // path is entered, and the run's terminal status after the final step. Each is decided here only.
 
-import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
 import type { RunRecord, StepRecord } from '../store/records';
 import { SUPERVISOR_EXIT } from '../supervisor/contract';
 import {
@@ -11,6 +10,8 @@ import {
   type RunReason,
   type RunStatus,
   type StepStatus,
+  type StepTaskResult,
+  type TaskEnded,
 } from '../vocabulary/contract';
 
 interface StepDecision {
@@ -22,50 +23,31 @@ interface StepDecision {
   readonly reason: string;
 }
 
-/** ECS stop codes meaning the infrastructure, not the script, ended the task. */
-const INFRASTRUCTURE_STOP_CODES = new Set([
-  'SpotInterruption',
-  'TerminationNotice',
-  'ServiceSchedulerInitiated',
-]);
-
 /**
- * The outcome of a step from what `End` receives: the RunTask output (a DescribeTasks task object,
- * PascalCase), or the error a Catch caught (`States.TaskFailed` with that task object as its JSON
- * Cause, `States.Timeout`, anything else). A task stopped by StopTask is judged by its stop code and
+ * The outcome of a step from how its task state ended. A task stopped by a request is judged by its
  * exit code, never by whether the state failed: AWS's treatment of that case is not documented.
  */
-export function decideStepOutcome(result: unknown): StepDecision {
-  const caught = asCaughtError(result);
-  if (caught) {
-    const task = parseTask(caught.Cause);
-    if (task) return decideFromTask(task);
-    if (caught.Error === 'States.Timeout' || caught.Error === 'States.HeartbeatTimeout') {
+export function decideStepOutcome(result: StepTaskResult): StepDecision {
+  switch (result.kind) {
+    case 'ended':
+      return decideFromTask(result.task);
+    case 'timedOut':
       return { status: 'TIMED_OUT', reason: 'The step ran past its task timeout' };
-    }
-    if (caught.Error === ERROR_NAMES.runNotRunning) {
+    case 'notRunning':
       return { status: 'NOT_RUN', reason: 'The run stopped before the step began' };
+    case 'error': {
+      const cause = result.cause ? `: ${result.cause.slice(0, 300)}` : '';
+      return { status: 'ERROR', reason: `The step's task could not run (${result.error}${cause})` };
     }
-    const cause = caught.Cause ? `: ${caught.Cause.slice(0, 300)}` : '';
-    return { status: 'ERROR', reason: `The step's task could not run (${caught.Error}${cause})` };
   }
-  const task = asTask(result);
-  if (task) return decideFromTask(task);
-  return { status: 'ERROR', reason: 'The step ended without a task result' };
 }
 
-interface TaskView {
-  readonly exitCode?: number;
-  readonly stopCode?: string;
-  readonly stoppedReason?: string;
-}
-
-/** The outcome of a step from its task's essential container exit code and stop code. */
-export function decideFromTask(task: TaskView): StepDecision {
-  const { exitCode, stopCode } = task;
+/** The outcome of a step from its task's essential container exit code and why it stopped. */
+export function decideFromTask(task: TaskEnded): StepDecision {
+  const { exitCode, stopCode, stoppedBy } = task;
   const known = { ...(exitCode !== undefined ? { exitCode } : {}), ...(stopCode ? { stopCode } : {}) };
   const why = task.stoppedReason ? `: ${task.stoppedReason}` : '';
-  if (stopCode === 'TaskFailedToStart') {
+  if (stoppedBy === 'failedToStart') {
     return { ...known, status: 'ERROR', reason: `The step's task failed to start${why}` };
   }
   switch (exitCode) {
@@ -80,51 +62,18 @@ export function decideFromTask(task: TaskView): StepDecision {
   }
   // Killed after the grace (a signal's exit code), or the stop reached the task before its supervisor
   // said anything: still a stop. A script's own exit code means it ended by itself, before the stop.
-  if (stopCode === 'UserInitiated' && (exitCode === undefined || exitCode > 128))
+  if (stoppedBy === 'request' && (exitCode === undefined || exitCode > 128))
     return { ...known, status: 'STOPPED', reason: `The step was stopped${why}` };
   if (exitCode === undefined)
     return { ...known, status: 'ERROR', reason: `The step's task reported no exit code${why}` };
-  if (stopCode && INFRASTRUCTURE_STOP_CODES.has(stopCode)) {
-    return { ...known, status: 'ERROR', reason: `The step's task was stopped by AWS (${stopCode})${why}` };
+  if (stoppedBy === 'platform') {
+    return {
+      ...known,
+      status: 'ERROR',
+      reason: `The step's task was stopped by the infrastructure (${stopCode ?? 'no stop code'})${why}`,
+    };
   }
   return { ...known, status: 'FAILED', reason: `The step failed with exit code ${exitCode}` };
-}
-
-function asCaughtError(value: unknown): CaughtError | undefined {
-  if (!isObject(value) || typeof value.Error !== 'string') return undefined;
-  return { Error: value.Error, ...(typeof value.Cause === 'string' ? { Cause: value.Cause } : {}) };
-}
-
-function parseTask(cause: string | undefined): TaskView | undefined {
-  if (!cause) return undefined;
-  try {
-    return asTask(JSON.parse(cause));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Reads the few fields used from a DescribeTasks task (PascalCase) or an ECS event detail (camelCase). */
-function asTask(value: unknown): TaskView | undefined {
-  if (!isObject(value)) return undefined;
-  const containers = value.Containers ?? value.containers;
-  const stopCode = value.StopCode ?? value.stopCode;
-  if (!Array.isArray(containers) && typeof stopCode !== 'string') return undefined;
-  const list = (Array.isArray(containers) ? containers : []).filter(isObject);
-  const agent =
-    list.find((container) => (container.Name ?? container.name) === TASK_CONTAINERS.agent) ??
-    (list.length === 1 ? list[0] : undefined);
-  const exitCode = agent ? (agent.ExitCode ?? agent.exitCode) : undefined;
-  const stoppedReason = value.StoppedReason ?? value.stoppedReason;
-  return {
-    ...(typeof exitCode === 'number' ? { exitCode } : {}),
-    ...(typeof stopCode === 'string' ? { stopCode } : {}),
-    ...(typeof stoppedReason === 'string' ? { stoppedReason } : {}),
-  };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 interface RunOutcome {

@@ -4,9 +4,10 @@
 
 import './polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { stepOfRunTask } from '../aws/ecs-task';
 import type { AslDefinition, AslState, ExecutionInput, Plan } from '../statemachine/compiler/plan';
 import { RESOURCES } from '../statemachine/compiler/plan';
-import type { ControlRequest } from '../vocabulary/contract';
+import type { ControlPayload } from '../vocabulary/contract';
 import type { TaskTokens } from './tokens';
 
 /** The parts of aws-local-stepfunctions' history events that Finale reads. */
@@ -34,7 +35,7 @@ export interface LocalTasks {
 
 interface EngineDeps {
   /** The control Lambda's core: the same function the Lambda handler calls. */
-  readonly control: (request: ControlRequest) => Promise<unknown>;
+  readonly control: (request: ControlPayload) => Promise<unknown>;
   readonly tokens: TaskTokens;
   readonly tasks: LocalTasks;
   /** Every history event, in order; the execution counts as done once the last one is handled. */
@@ -84,17 +85,6 @@ function* allStates(states: Record<string, AslState>): Generator<[string, AslSta
   }
 }
 
-function environmentOf(parameters: unknown): Record<string, string> {
-  const overrides = (
-    parameters as {
-      Overrides?: { ContainerOverrides?: { Environment?: { Name: string; Value: string }[] }[] };
-    }
-  ).Overrides;
-  const environment =
-    overrides?.ContainerOverrides?.flatMap((container) => container.Environment ?? []) ?? [];
-  return Object.fromEntries(environment.map(({ Name, Value }) => [Name, Value]));
-}
-
 /** Lambda's invoke integration: errors keep their name, which is what Catch and Retry match. */
 function asStateError(error: unknown): Error {
   if (error instanceof Error) return error;
@@ -106,7 +96,7 @@ function handlerFor(state: AslState, deps: EngineDeps): TaskHandler {
   switch (state.Resource) {
     case RESOURCES.control:
       return async (input) => {
-        const payload = (input as { Payload: ControlRequest }).Payload;
+        const payload = (input as { Payload: ControlPayload }).Payload;
         try {
           return { Payload: (await deps.control(payload)) ?? null, StatusCode: 200 };
         } catch (error) {
@@ -115,7 +105,7 @@ function handlerFor(state: AslState, deps: EngineDeps): TaskHandler {
       };
     case RESOURCES.controlWait:
       return async (input) => {
-        const payload = (input as { Payload: ControlRequest & { taskToken: string } }).Payload;
+        const payload = (input as { Payload: ControlPayload & { taskToken: string } }).Payload;
         const result = deps.tokens.wait(payload.taskToken);
         // Like Step Functions, the token dies with the state: a late SendTask* answers 'gone'.
         const timer = setTimeout(() => deps.tokens.expire(payload.taskToken), timeoutSeconds * 1000);
@@ -131,13 +121,7 @@ function handlerFor(state: AslState, deps: EngineDeps): TaskHandler {
       };
     case RESOURCES.runTask:
       return async (input) => {
-        const environment = environmentOf(input);
-        return deps.tasks.run({
-          runId: environment.FINALE_RUN_ID ?? '',
-          step: Number(environment.FINALE_STEP_INDEX),
-          planHash: environment.FINALE_PLAN_HASH ?? '',
-          timeoutSeconds,
-        });
+        return deps.tasks.run({ ...stepOfRunTask(input), timeoutSeconds });
       };
     default:
       throw new Error(`the embedded engine has no handler for Task resource ${String(state.Resource)}`);

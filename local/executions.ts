@@ -9,13 +9,13 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Plan } from '../statemachine/compiler/plan';
 import type { RunRecord } from '../store/records';
-import type { ControlRequest } from '../vocabulary/contract';
+import type { ControlPayload } from '../vocabulary/contract';
 import { type LocalTasks, localExecutionInput, startExecution } from './engine';
 import type { FinalePaths } from './paths';
 import type { TaskTokens } from './tokens';
 
 interface ExecutionHandlers {
-  readonly control: (request: ControlRequest) => Promise<unknown>;
+  readonly control: (request: ControlPayload) => Promise<unknown>;
   readonly tokens: TaskTokens;
   readonly tasks: LocalTasks;
   readonly retryIntervalMs?: number;

@@ -3,6 +3,7 @@
 // an engine that went away left running, letting go when this one stops). The process runner
 // (task-runner.ts) is the one users get; the fault simulation brings one of simulated processes.
 
+import { runTaskSyncAnswer, STOP_CODES } from '../aws/ecs-task';
 import type { Core } from '../core/index';
 import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import type { RunRecord } from '../store/records';
@@ -46,29 +47,12 @@ export async function reportTaskEnd(
   taskId: string,
   end: SupervisorEnd,
 ): Promise<unknown> {
-  const stopCode = end.stop ? 'UserInitiated' : 'EssentialContainerExited';
   if (end.scriptExitCode !== end.exitCode || end.stop || Object.keys(end.outputs).length > 0) {
     await core.taskEnded(run.runId, spec.index, {
       exitCode: end.scriptExitCode,
-      stopCode,
+      stopCode: end.stop ? STOP_CODES.requested : STOP_CODES.exited,
       outputs: end.outputs,
     });
   }
-  const result = {
-    TaskArn: taskId,
-    LastStatus: 'STOPPED',
-    StopCode: stopCode,
-    StoppedReason: end.stop?.reason ?? 'Essential container in task exited',
-    Containers: [
-      { Name: 'agent', ExitCode: end.exitCode },
-      { Name: 'step', ExitCode: end.exitCode },
-    ],
-  };
-  if (end.exitCode !== 0) {
-    // What runTask.sync does with a non-zero essential container: fail the state, the task as Cause.
-    const error = new Error(JSON.stringify(result));
-    error.name = 'States.TaskFailed';
-    throw error;
-  }
-  return result;
+  return runTaskSyncAnswer(taskId, end);
 }

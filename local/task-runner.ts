@@ -6,6 +6,7 @@
 
 import { appendFile, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { STOP_CODES, taskEndedOf } from '../aws/ecs-task';
 import type { Core } from '../core/index';
 import { taskStopMode } from '../core/stop';
 import { bitbucketVariables, type RepositoryIdentity } from '../core/variables';
@@ -164,9 +165,11 @@ export class LocalTaskRunner implements StepRunner {
       case 'ended':
         return {
           state: 'ended',
-          exitCode: exitCodeOfStatus(found.status),
+          task: {
+            ...taskEndedOf(found.status.stop !== 'none' ? { stopCode: STOP_CODES.requested } : {}),
+            exitCode: exitCodeOfStatus(found.status),
+          },
           scriptExitCode: found.status.exitCode,
-          ...(found.status.stop !== 'none' ? { stopCode: 'UserInitiated' } : {}),
         };
       case 'gone':
         return { state: 'gone' };

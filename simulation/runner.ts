@@ -2,6 +2,7 @@
 // supervisor processes, done with the world's simulated tasks on scaled time. It reports to the core
 // exactly as the process runner does (local/step-runner.ts), so the engine under test is the same.
 
+import { STOP_CODES, taskEndedOf } from '../aws/ecs-task';
 import type { Core } from '../core/index';
 import { taskStopMode } from '../core/stop';
 import type { StepTaskRequest } from '../local/engine';
@@ -67,9 +68,11 @@ export class SimulatedRunner implements StepRunner {
     if (!status) return { state: 'gone' };
     return {
       state: 'ended',
-      exitCode: exitCodeOfStatus(status),
+      task: {
+        ...taskEndedOf(status.stop !== 'none' ? { stopCode: STOP_CODES.requested } : {}),
+        exitCode: exitCodeOfStatus(status),
+      },
       scriptExitCode: status.exitCode,
-      ...(status.stop !== 'none' ? { stopCode: 'UserInitiated' } : {}),
     };
   }
 

@@ -108,8 +108,9 @@ export type ControlRequest =
   /** Before a step's task: requires the run to be RUNNING (throws Run.NotRunning), marks the step RUNNING. */
   | { readonly action: 'beginStep'; readonly runId: string; readonly step: number }
   /**
-   * After a step's task, on success and on failure alike (`task` is the RunTask output or the caught
-   * error). Decides the outcome in one place, records it, releases `release` locks on success, and
+   * After a step's task, on success and on failure alike (`result`: how the task ended, read by the
+   * adapter from what the engine's task integration returned). Decides the outcome in one place,
+   * records it, releases `release` locks on success, and
    * throws Step.Failed/Stopped/TimedOut/Retry for every step that did not succeed (inside a parallel
    * group its branch then ends as "Not completed" while the others finish; with fail-fast it stops
    * them first). A final step's result never throws: the final path goes on to Finish run.
@@ -118,7 +119,7 @@ export type ControlRequest =
       readonly action: 'completeStep';
       readonly runId: string;
       readonly step: number;
-      readonly task: unknown;
+      readonly result: StepTaskResult;
       readonly release?: readonly string[];
       readonly parallel?: { readonly failFast: boolean; readonly steps: readonly number[] };
     }
@@ -151,6 +152,41 @@ export type ControlRequest =
     }
   /** Last state: releases every lock the run still holds, records the end, returns the status. */
   | { readonly action: 'finishRun'; readonly runId: string };
+
+/**
+ * What the compiled definition sends: the control request, with a step's task as the engine's RunTask
+ * integration gave it (its output, or the error a Catch caught). The adapter that receives it reads
+ * the task into a StepTaskResult (aws/ecs-task.ts), so the core never sees a platform's shapes.
+ */
+export type ControlPayload =
+  | Exclude<ControlRequest, { readonly action: 'completeStep' }>
+  | (Omit<Extract<ControlRequest, { readonly action: 'completeStep' }>, 'result'> & {
+      readonly task: unknown;
+    });
+
+/** How a step's task ended, as the engine that ran it tells: ECS, or a local process. */
+export interface TaskEnded {
+  /** The essential container's exit code (the supervisor's, SUPERVISOR_EXIT), when it reported one. */
+  readonly exitCode?: number;
+  /**
+   * Why the task stopped when it did not end by itself: a stop request (Finale's), the platform
+   * (capacity reclaimed, a host drained), or it never started.
+   */
+  readonly stoppedBy?: 'request' | 'platform' | 'failedToStart';
+  /** The platform's own words, kept in the step record for people (ECS's stop code and reason). */
+  readonly stopCode?: string;
+  readonly stoppedReason?: string;
+}
+
+/** What became of a step's task state: the task ended, or the state failed without a task's end. */
+export type StepTaskResult =
+  | { readonly kind: 'ended'; readonly task: TaskEnded }
+  /** The state's own timeout (States.Timeout) ended it. */
+  | { readonly kind: 'timedOut' }
+  /** beginStep refused (Run.NotRunning): the run stopped before the step began. */
+  | { readonly kind: 'notRunning' }
+  /** The task could not run at all: the integration's error. */
+  | { readonly kind: 'error'; readonly error: string; readonly cause?: string };
 
 export interface CompleteStepResult {
   readonly ok: boolean;
@@ -202,9 +238,7 @@ export type TaskInspection =
   | { readonly state: 'running' }
   | {
       readonly state: 'ended';
-      /** The essential container's exit code: the supervisor's (SUPERVISOR_EXIT). */
-      readonly exitCode: number;
-      readonly stopCode?: string;
+      readonly task: TaskEnded & { readonly exitCode: number };
       /** The script's own exit code, when the supervisor reported it. */
       readonly scriptExitCode?: number;
     }

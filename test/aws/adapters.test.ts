@@ -186,8 +186,7 @@ describe('TaskControl (ECS StopTask)', () => {
     expect(mock.commandCalls(DescribeTasksCommand)[0]!.args[0].input).toEqual({ cluster, tasks: [task] });
     expect(await tasks.inspectTask({ runId: 'r', step: 2, taskId: task })).toEqual({
       state: 'ended',
-      exitCode: 3,
-      stopCode: 'EssentialContainerExited',
+      task: { exitCode: 3, stopCode: 'EssentialContainerExited' },
     });
     expect(await tasks.inspectTask({ runId: 'r', step: 2, taskId: task })).toEqual({ state: 'gone' });
     expect(await tasks.inspectTask({ runId: 'r', step: 2 })).toEqual({ state: 'gone' });

@@ -5,7 +5,7 @@ import { stopRun } from '../../core/stop';
 import { taskEnded, taskStarted } from '../../core/task-hooks';
 import { compile } from '../../statemachine/compiler';
 import { readPipelineFile, selectPipeline } from '../../statemachine/language';
-import type { ControlRequest } from '../../vocabulary/contract';
+import type { ControlRequest, StepTaskResult, TaskEnded } from '../../vocabulary/contract';
 import { FinaleError } from '../../vocabulary/errors';
 import { alice, deployLock, planOf, useCoreHarness } from './fixtures';
 
@@ -13,14 +13,10 @@ const h = useCoreHarness();
 beforeEach(() => h.reset());
 
 const control = <R extends ControlRequest>(request: R) => dispatchControl(request, h.deps);
-const agentTask = (exitCode: number, stopCode = 'EssentialContainerExited') => ({
-  TaskArn: 'arn:aws:ecs:eu-west-1:1:task/c/t',
-  StopCode: stopCode,
-  Containers: [{ Name: 'agent', ExitCode: exitCode }],
-});
-const caught = (exitCode: number, stopCode = 'EssentialContainerExited') => ({
-  Error: 'States.TaskFailed',
-  Cause: JSON.stringify(agentTask(exitCode, stopCode)),
+/** A step's task that ended with its supervisor's exit code; ECS's stop code is kept for people. */
+const ended = (exitCode: number, stoppedBy?: TaskEnded['stoppedBy']): StepTaskResult => ({
+  kind: 'ended',
+  task: { exitCode, ...(stoppedBy ? { stoppedBy } : {}), stopCode: stoppedBy ?? 'EssentialContainerExited' },
 });
 /** The error a control action rejects with: its name is what the definition's Catch matches. */
 async function errorOf(promise: Promise<unknown>): Promise<FinaleError> {
@@ -130,7 +126,7 @@ describe('beginStep of a final step that was begun before (the engine or executi
 
   it('never runs a final step again once its result is recorded', async () => {
     const run = await finalBegun();
-    await control({ action: 'completeStep', runId: run.runId, step: 1, task: agentTask(0) });
+    await control({ action: 'completeStep', runId: run.runId, step: 1, result: ended(0) });
     const error = await errorOf(control({ action: 'beginStep', runId: run.runId, step: 1 }));
     expect(error.name).toBe('Final.AlreadyRan');
     expect(error.message).toBe('"Clean" has run already (SUCCESSFUL); it does not run again');
@@ -156,7 +152,7 @@ describe('beginStep of a final step that was begun before (the engine or executi
 
   it('records the result of one whose task ended while nobody watched, and does not run it again', async () => {
     const run = await finalBegun('task-final');
-    h.tasks.inspections.set(1, { state: 'ended', exitCode: 4, scriptExitCode: 4 });
+    h.tasks.inspections.set(1, { state: 'ended', task: { exitCode: 4 }, scriptExitCode: 4 });
     const error = await errorOf(control({ action: 'beginStep', runId: run.runId, step: 1 }));
     expect(error.name).toBe('Final.AlreadyRan');
     expect((await h.db.store.runs.get(run.runId))?.steps['1']).toMatchObject({
@@ -175,7 +171,7 @@ describe('beginStep of a final step that was begun before (the engine or executi
     ['gone (never started, or killed before it could tell)', { state: 'gone' } as const],
     [
       'stopped without an admin asking (its execution was aborted)',
-      { state: 'ended', exitCode: 240 } as const,
+      { state: 'ended', task: { exitCode: 240, stoppedBy: 'request' } } as const,
     ],
   ])('runs one whose task is %s again, as its next attempt', async (_, inspection) => {
     const run = await finalBegun('task-final');
@@ -196,7 +192,7 @@ describe('beginStep of a final step that was begun before (the engine or executi
   it('keeps the result of a final step an admin stopped: it ran, and was stopped', async () => {
     const run = await finalBegun('task-final');
     await stopRun({ runId: run.runId, caller: { user: 'bob@example.com' }, mode: 'immediate' }, h.deps);
-    h.tasks.inspections.set(1, { state: 'ended', exitCode: 240 });
+    h.tasks.inspections.set(1, { state: 'ended', task: { exitCode: 240, stoppedBy: 'request' } });
     const error = await errorOf(control({ action: 'beginStep', runId: run.runId, step: 1 }));
     expect(error.name).toBe('Final.AlreadyRan');
     expect((await h.db.store.runs.get(run.runId))?.steps['1']?.status).toBe('STOPPED');
@@ -211,14 +207,14 @@ describe('completeStep', () => {
     return { plan, run };
   }
   const begin = (runId: string, step: number) => control({ action: 'beginStep', runId, step });
-  const complete = (runId: string, step: number, task: unknown, extra: object = {}) =>
-    control({ action: 'completeStep', runId, step, task, ...extra });
+  const complete = (runId: string, step: number, result: StepTaskResult, extra: object = {}) =>
+    control({ action: 'completeStep', runId, step, result, ...extra });
 
   it('records a success with the exit code and end time', async () => {
     const { run } = await running([{}]);
     await begin(run.runId, 0);
     h.clock.advance(1234);
-    expect(await complete(run.runId, 0, agentTask(0))).toEqual({ ok: true, status: 'SUCCESSFUL' });
+    expect(await complete(run.runId, 0, ended(0))).toEqual({ ok: true, status: 'SUCCESSFUL' });
     expect((await h.db.store.runs.get(run.runId))?.steps['0']).toMatchObject({
       status: 'SUCCESSFUL',
       exitCode: 0,
@@ -228,17 +224,11 @@ describe('completeStep', () => {
   });
 
   it.each([
-    ['a failed script', caught(2), 'FAILED', 'Step.Failed', /exit code 2/],
-    ['a max-time timeout', caught(241), 'TIMED_OUT', 'Step.TimedOut', /max-time/],
-    ['a stop', caught(240, 'UserInitiated'), 'STOPPED', 'Step.Stopped', /stopped/],
-    ['a task that did not start', caught(1, 'TaskFailedToStart'), 'ERROR', 'Step.Failed', /failed to start/],
-    [
-      'the state timeout',
-      { Error: 'States.Timeout', Cause: 'timed out' },
-      'TIMED_OUT',
-      'Step.TimedOut',
-      /timeout/,
-    ],
+    ['a failed script', ended(2), 'FAILED', 'Step.Failed', /exit code 2/],
+    ['a max-time timeout', ended(241), 'TIMED_OUT', 'Step.TimedOut', /max-time/],
+    ['a stop', ended(240, 'request'), 'STOPPED', 'Step.Stopped', /stopped/],
+    ['a task that did not start', ended(1, 'failedToStart'), 'ERROR', 'Step.Failed', /failed to start/],
+    ['the state timeout', { kind: 'timedOut' } as const, 'TIMED_OUT', 'Step.TimedOut', /timeout/],
   ])('throws for %s outside a group', async (_name, task, status, errorName, message) => {
     const { run } = await running([{ name: 'Deploy' }]);
     await begin(run.runId, 0);
@@ -253,7 +243,7 @@ describe('completeStep', () => {
     const { run } = await running([{}]);
     await begin(run.runId, 0);
     await taskEnded(run.runId, 0, { exitCode: 17 }, h.deps);
-    await errorOf(complete(run.runId, 0, caught(17)));
+    await errorOf(complete(run.runId, 0, ended(17)));
     expect((await h.db.store.runs.get(run.runId))?.steps['0']?.exitCode).toBe(17);
     await begin(run.runId, 0);
     expect((await h.db.store.runs.get(run.runId))?.steps['0']?.exitCode).toBeUndefined();
@@ -263,28 +253,28 @@ describe('completeStep', () => {
     const { run } = await running([{ onFail: { strategy: 'retry', maxRetryCount: 2 } }]);
     for (const attempt of [1, 2]) {
       await begin(run.runId, 0);
-      const error = await errorOf(complete(run.runId, 0, caught(1)));
+      const error = await errorOf(complete(run.runId, 0, ended(1)));
       expect(error.name).toBe('Step.Retry');
       expect(error.message).toContain(`attempt ${attempt + 1} of 3`);
     }
     expect(await begin(run.runId, 0)).toEqual({ step: 0, attempt: 3 });
-    expect((await errorOf(complete(run.runId, 0, caught(1)))).name).toBe('Step.Failed');
+    expect((await errorOf(complete(run.runId, 0, ended(1)))).name).toBe('Step.Failed');
   });
 
   it('does not retry a stopped step, nor a step of a stopping run', async () => {
     const { run } = await running([{ onFail: { strategy: 'retry', maxRetryCount: 3 } }]);
     await begin(run.runId, 0);
-    expect((await errorOf(complete(run.runId, 0, caught(240, 'UserInitiated')))).name).toBe('Step.Stopped');
+    expect((await errorOf(complete(run.runId, 0, ended(240, 'request')))).name).toBe('Step.Stopped');
     const other = await running([{ onFail: { strategy: 'retry', maxRetryCount: 3 } }]);
     await begin(other.run.runId, 0);
     await stopRun({ runId: other.run.runId, caller: alice }, h.deps);
-    expect((await errorOf(complete(other.run.runId, 0, caught(1)))).name).toBe('Step.Failed');
+    expect((await errorOf(complete(other.run.runId, 0, ended(1)))).name).toBe('Step.Failed');
   });
 
   it('lets the pipeline go on past an on-fail ignore step, recording it as ignored', async () => {
     const { run } = await running([{ onFail: { strategy: 'ignore', maxRetryCount: 0 } }]);
     await begin(run.runId, 0);
-    expect(await complete(run.runId, 0, caught(9))).toEqual({ ok: true, status: 'FAILED' });
+    expect(await complete(run.runId, 0, ended(9))).toEqual({ ok: true, status: 'FAILED' });
     expect((await h.db.store.runs.get(run.runId))?.steps['0']).toMatchObject({
       status: 'FAILED',
       ignored: true,
@@ -298,7 +288,7 @@ describe('completeStep', () => {
     await begin(run.runId, 1);
     await taskStarted(run.runId, 1, 'task-1', h.deps);
     const error = await errorOf(
-      complete(run.runId, 0, caught(1), { parallel: { failFast: false, steps: [0, 1] } }),
+      complete(run.runId, 0, ended(1), { parallel: { failFast: false, steps: [0, 1] } }),
     );
     expect(error.name).toBe('Step.Failed');
     expect((await h.db.store.runs.get(run.runId))?.steps['0']?.status).toBe('FAILED');
@@ -311,7 +301,7 @@ describe('completeStep', () => {
     await begin(run.runId, 1);
     await taskStarted(run.runId, 1, 'task-lint', h.deps);
     const failed = await errorOf(
-      complete(run.runId, 0, caught(1), { parallel: { failFast: true, steps: [0, 1, 2] } }),
+      complete(run.runId, 0, ended(1), { parallel: { failFast: true, steps: [0, 1, 2] } }),
     );
     expect(failed.name).toBe('Step.Failed');
     expect(h.tasks.calls).toEqual([
@@ -327,8 +317,8 @@ describe('completeStep', () => {
     const { run } = await running([{}, { kind: 'final' }]);
     await control({ action: 'enterFinal', runId: run.runId, input: {} });
     await begin(run.runId, 1);
-    expect(await complete(run.runId, 1, caught(5))).toEqual({ ok: false, status: 'FAILED' });
-    expect(await complete(run.runId, 1, { Error: 'States.Timeout' })).toEqual({
+    expect(await complete(run.runId, 1, ended(5))).toEqual({ ok: false, status: 'FAILED' });
+    expect(await complete(run.runId, 1, { kind: 'timedOut' })).toEqual({
       ok: false,
       status: 'TIMED_OUT',
     });
@@ -350,7 +340,7 @@ describe('completeStep', () => {
     ]);
 
     await begin(first.runId, 0);
-    await complete(first.runId, 0, agentTask(0), { release: [lock.key] });
+    await complete(first.runId, 0, ended(0), { release: [lock.key] });
     expect(h.orchestrator.successes().map((call) => [call.token, call.output])).toEqual([
       ['tok-1', { fence: 1 }],
       ['tok-2', { fence: 2 }],
@@ -498,7 +488,7 @@ describe('enterFinal and finishRun', () => {
     const ok = await started();
     await control({ action: 'enterFinal', runId: ok.runId, input: {} });
     await control({ action: 'beginStep', runId: ok.runId, step: 1 });
-    await control({ action: 'completeStep', runId: ok.runId, step: 1, task: agentTask(0) });
+    await control({ action: 'completeStep', runId: ok.runId, step: 1, result: ended(0) });
     h.clock.advance(10);
     expect(await control({ action: 'finishRun', runId: ok.runId })).toEqual({
       status: 'SUCCESSFUL',
@@ -514,7 +504,7 @@ describe('enterFinal and finishRun', () => {
     const finalFails = await started();
     await control({ action: 'enterFinal', runId: finalFails.runId, input: {} });
     await control({ action: 'beginStep', runId: finalFails.runId, step: 1 });
-    await control({ action: 'completeStep', runId: finalFails.runId, step: 1, task: caught(3) });
+    await control({ action: 'completeStep', runId: finalFails.runId, step: 1, result: ended(3) });
     expect(await control({ action: 'finishRun', runId: finalFails.runId })).toEqual({
       status: 'FAILED',
       error: 'Pipeline.Failed',
@@ -594,7 +584,7 @@ describe('a plan compiled from real YAML', () => {
     await control({ action: 'startRun', runId: run.runId });
     for (const step of [0, 1, 2]) {
       await control({ action: 'beginStep', runId: run.runId, step });
-      await control({ action: 'completeStep', runId: run.runId, step, task: agentTask(0) });
+      await control({ action: 'completeStep', runId: run.runId, step, result: ended(0) });
     }
     const acquire = {
       action: 'acquireLock',
@@ -608,13 +598,13 @@ describe('a plan compiled from real YAML', () => {
       fence: 1,
     });
     await control({ action: 'beginStep', runId: run.runId, step: deploy.index });
-    await control({ action: 'completeStep', runId: run.runId, step: deploy.index, task: caught(1) }).catch(
+    await control({ action: 'completeStep', runId: run.runId, step: deploy.index, result: ended(1) }).catch(
       () => undefined,
     );
     await control({ action: 'enterFinal', runId: run.runId, input: { error: { Error: 'Step.Failed' } } });
     expect((await h.db.store.runs.get(run.runId))?.locks[lock!.key]?.fence).toBe(1);
     await control({ action: 'beginStep', runId: run.runId, step: 4 });
-    await control({ action: 'completeStep', runId: run.runId, step: 4, task: agentTask(0) });
+    await control({ action: 'completeStep', runId: run.runId, step: 4, result: ended(0) });
     expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
       status: 'FAILED',
       error: 'Pipeline.Failed',

@@ -2,80 +2,33 @@ import { describe, expect, it } from 'vitest';
 import { decideRunOutcome, decideStepOutcome, decideTerminal, failErrorOf } from '../../core/outcome';
 import type { RunRecord, StepRecord } from '../../store/records';
 
-const task = (
-  exitCode: number | null | undefined,
-  stopCode = 'EssentialContainerExited',
-  extra: object = {},
-) => ({
-  TaskArn: 'arn:aws:ecs:us-east-1:123456789012:task/finale/abc',
-  StopCode: stopCode,
-  StoppedReason: 'Essential container in task exited',
-  Containers: [
-    { Name: 'prepare', ExitCode: 0 },
-    { Name: 'step', ExitCode: 7 },
-    { Name: 'agent', ...(exitCode === undefined ? {} : { ExitCode: exitCode }) },
-  ],
-  ...extra,
-});
-
 describe('decideStepOutcome', () => {
   it.each([
-    ['agent exit 0', task(0), 'SUCCESSFUL', 0],
-    ['agent exit 240 (stopped by the supervisor)', task(240, 'UserInitiated'), 'STOPPED', 240],
-    ['agent exit 241 (max-time)', task(241), 'TIMED_OUT', 241],
-    ['agent exit 242 (supervisor error)', task(242), 'ERROR', 242],
-    ['agent exit 3 (script failed)', task(3), 'FAILED', 3],
-    ['exit 0 despite a StopTask (finished first)', task(0, 'UserInitiated'), 'SUCCESSFUL', 0],
-    ['exit 137 after StopTask (killed after the grace)', task(137, 'UserInitiated'), 'STOPPED', 137],
-    ['exit 2 with a stop that came after the script failed', task(2, 'UserInitiated'), 'FAILED', 2],
-    ['no exit code after StopTask', task(undefined, 'UserInitiated'), 'STOPPED', undefined],
-    ['no exit code otherwise', task(undefined), 'ERROR', undefined],
-    ['null exit code', task(null), 'ERROR', undefined],
-    ['task failed to start', task(undefined, 'TaskFailedToStart'), 'ERROR', undefined],
-    ['spot interruption', task(143, 'SpotInterruption'), 'ERROR', 143],
-  ])('%s → %s', (_name, input, status, exitCode) => {
-    const decision = decideStepOutcome(input);
+    ['supervisor exit 0', { exitCode: 0 }, 'SUCCESSFUL'],
+    ['supervisor exit 240 (stopped by the supervisor)', { exitCode: 240, stoppedBy: 'request' }, 'STOPPED'],
+    ['supervisor exit 241 (max-time)', { exitCode: 241 }, 'TIMED_OUT'],
+    ['supervisor exit 242 (supervisor error)', { exitCode: 242 }, 'ERROR'],
+    ['script exit 3', { exitCode: 3 }, 'FAILED'],
+    ['exit 0 despite a stop (finished first)', { exitCode: 0, stoppedBy: 'request' }, 'SUCCESSFUL'],
+    ['exit 137 after a stop (killed after the grace)', { exitCode: 137, stoppedBy: 'request' }, 'STOPPED'],
+    ['exit 2 with a stop that came after the script failed', { exitCode: 2, stoppedBy: 'request' }, 'FAILED'],
+    ['exit 137 without a stop (killed by something else)', { exitCode: 137 }, 'FAILED'],
+    ['no exit code after a stop', { stoppedBy: 'request' }, 'STOPPED'],
+    ['no exit code otherwise', {}, 'ERROR'],
+    ['never started', { stoppedBy: 'failedToStart' }, 'ERROR'],
+    ['stopped by the infrastructure', { exitCode: 143, stoppedBy: 'platform' }, 'ERROR'],
+  ] as const)('a task that ended: %s → %s', (_name, task, status) => {
+    const decision = decideStepOutcome({ kind: 'ended', task });
     expect(decision.status).toBe(status);
-    expect(decision.exitCode).toBe(exitCode);
+    expect(decision.exitCode).toBe('exitCode' in task ? task.exitCode : undefined);
   });
 
-  it('reads the task from a caught States.TaskFailed cause', () => {
-    const caught = { Error: 'States.TaskFailed', Cause: JSON.stringify(task(2)) };
-    expect(decideStepOutcome(caught)).toMatchObject({
-      status: 'FAILED',
-      exitCode: 2,
-      stopCode: 'EssentialContainerExited',
-    });
-    const stopped = { Error: 'States.TaskFailed', Cause: JSON.stringify(task(240, 'UserInitiated')) };
-    expect(decideStepOutcome(stopped)).toMatchObject({
-      status: 'STOPPED',
-      exitCode: 240,
-      stopCode: 'UserInitiated',
-    });
-  });
-
-  it('treats the state timeout as TIMED_OUT and other errors as ERROR', () => {
-    expect(decideStepOutcome({ Error: 'States.Timeout' }).status).toBe('TIMED_OUT');
-    const unknown = decideStepOutcome({ Error: 'AmazonECS.Unknown', Cause: 'RESOURCE:MEMORY' });
-    expect(unknown.status).toBe('ERROR');
-    expect(unknown.reason).toContain('AmazonECS.Unknown');
-    expect(decideStepOutcome({ Error: 'States.TaskFailed', Cause: 'not json' }).status).toBe('ERROR');
-    expect(decideStepOutcome({ Error: 'Run.NotRunning' }).status).toBe('NOT_RUN');
-    expect(decideStepOutcome(undefined).status).toBe('ERROR');
-    expect(decideStepOutcome('text').status).toBe('ERROR');
-  });
-
-  it('accepts the camelCase task of an ECS event, and a lone container not named agent', () => {
-    expect(
-      decideStepOutcome({
-        stopCode: 'EssentialContainerExited',
-        containers: [{ name: 'agent', exitCode: 0 }],
-      }).status,
-    ).toBe('SUCCESSFUL');
-    expect(decideStepOutcome({ Containers: [{ Name: 'local', ExitCode: 5 }] })).toMatchObject({
-      status: 'FAILED',
-      exitCode: 5,
-    });
+  it('a state timeout is TIMED_OUT, a refused begin NOT_RUN, a task that could not run ERROR', () => {
+    expect(decideStepOutcome({ kind: 'timedOut' }).status).toBe('TIMED_OUT');
+    expect(decideStepOutcome({ kind: 'notRunning' }).status).toBe('NOT_RUN');
+    const error = decideStepOutcome({ kind: 'error', error: 'AmazonECS.Unknown', cause: 'RESOURCE:MEMORY' });
+    expect(error).toMatchObject({ status: 'ERROR' });
+    expect(error.reason).toBe("The step's task could not run (AmazonECS.Unknown: RESOURCE:MEMORY)");
   });
 });
 

@@ -3,7 +3,7 @@ import { dispatchControl } from '../../core/control';
 import { createCore } from '../../core/index';
 import { stopRun } from '../../core/stop';
 import { taskStarted } from '../../core/task-hooks';
-import type { ControlRequest } from '../../vocabulary/contract';
+import type { ControlRequest, StepTaskResult, TaskEnded } from '../../vocabulary/contract';
 import type { FinaleError } from '../../vocabulary/errors';
 import { alice, bob, deployLock, planOf, useCoreHarness } from './fixtures';
 
@@ -11,13 +11,10 @@ const h = useCoreHarness();
 beforeEach(() => h.reset());
 
 const control = <R extends ControlRequest>(request: R) => dispatchControl(request, h.deps);
-const task = (exitCode: number, stopCode = 'EssentialContainerExited') => ({
-  StopCode: stopCode,
-  Containers: [{ Name: 'agent', ExitCode: exitCode }],
-});
-const failedWith = (exitCode: number, stopCode = 'UserInitiated') => ({
-  Error: 'States.TaskFailed',
-  Cause: JSON.stringify(task(exitCode, stopCode)),
+/** A step's task that ended with its supervisor's exit code; by default, after a stop reached it. */
+const ended = (exitCode: number, stoppedBy: TaskEnded['stoppedBy'] = 'request'): StepTaskResult => ({
+  kind: 'ended',
+  task: { exitCode, ...(stoppedBy ? { stoppedBy } : {}) },
 });
 const rejection = (promise: Promise<unknown>) =>
   promise.then(
@@ -62,7 +59,7 @@ describe('stopRun', () => {
 
     // The supervisor ends the step (240); the Catch routes to the final path.
     const stepError = await rejection(
-      control({ action: 'completeStep', runId: run.runId, step: 0, task: failedWith(240) }),
+      control({ action: 'completeStep', runId: run.runId, step: 0, result: ended(240) }),
     );
     expect(stepError?.name).toBe('Step.Stopped');
     expect(
@@ -77,7 +74,7 @@ describe('stopRun', () => {
     });
     await taskStarted(run.runId, 2, 'task-final', h.deps);
     expect(h.tasks.calls).toHaveLength(1);
-    await control({ action: 'completeStep', runId: run.runId, step: 2, task: task(0) });
+    await control({ action: 'completeStep', runId: run.runId, step: 2, result: ended(0, undefined) });
     expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
       status: 'STOPPED',
       error: 'Pipeline.Stopped',
@@ -94,7 +91,9 @@ describe('stopRun', () => {
     const result = await stopRun({ runId: run.runId, caller: alice, mode: 'drain' }, h.deps);
     expect(result).toMatchObject({ status: 'DRAINING', mode: 'drain', stoppedTasks: [] });
     expect(h.tasks.calls).toEqual([]);
-    expect(await control({ action: 'completeStep', runId: run.runId, step: 0, task: task(0) })).toEqual({
+    expect(
+      await control({ action: 'completeStep', runId: run.runId, step: 0, result: ended(0, undefined) }),
+    ).toEqual({
       ok: true,
       status: 'SUCCESSFUL',
     });
@@ -260,7 +259,7 @@ describe('stopRun', () => {
         action: 'completeStep',
         runId: run.runId,
         step: 0,
-        task: failedWith(1, 'EssentialContainerExited'),
+        result: ended(1, undefined),
       }),
     );
     await control({ action: 'enterFinal', runId: run.runId, input: { error: { Error: 'Step.Failed' } } });
@@ -281,7 +280,7 @@ describe('stopRun', () => {
     const result = await stopRun({ runId: run.runId, caller: alice, mode: 'immediate' }, h.deps);
     expect(result.run.stop).toMatchObject({ by: 'alice', mode: 'immediate', final: true });
     expect(h.tasks.calls).toEqual([{ taskId: 'task-final', mode: 'immediate', reason: 'Stopped by alice' }]);
-    await control({ action: 'completeStep', runId: run.runId, step: 2, task: failedWith(137) });
+    await control({ action: 'completeStep', runId: run.runId, step: 2, result: ended(137) });
     expect(await control({ action: 'finishRun', runId: run.runId })).toEqual({
       status: 'STOPPED',
       error: 'Pipeline.Stopped',

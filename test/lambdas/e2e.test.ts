@@ -12,6 +12,7 @@ import { ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { controlRequestOf } from '../../aws/ecs-task';
 import { cloudWatchLogReader } from '../../aws/logs';
 import { createMetrics } from '../../aws/metrics';
 import { ecsTaskControl } from '../../aws/task-control';
@@ -119,7 +120,7 @@ it('a stop through the API Lambda stops the ECS task, the catch-all runs the fin
   const execution = startExecution(
     plan.definition,
     localExecutionInput(run.runId, plan, { cluster: CLUSTER }),
-    { control: (request) => core.control(request), tokens, tasks: runner },
+    { control: (payload) => core.control(controlRequestOf(payload)), tokens, tasks: runner },
   );
   const task = await until('the deploy step to run', async () => {
     const current = await db.store.runs.get(run.runId);

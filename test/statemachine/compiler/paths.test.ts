@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { localExecutionInput, startExecution } from '../../../local/engine';
 import { TaskTokens } from '../../../local/tokens';
 import type { Plan } from '../../../statemachine/compiler/plan';
-import type { ControlRequest } from '../../../vocabulary/contract';
+import type { ControlPayload } from '../../../vocabulary/contract';
 import { planOf } from './support';
 
 interface Script {
@@ -32,7 +32,7 @@ async function execute(plan: Plan, script: Script) {
   const attempts = new Map<number, number>();
   let enterFinalError: string | undefined;
 
-  const control = async (request: ControlRequest): Promise<unknown> => {
+  const control = async (request: ControlPayload): Promise<unknown> => {
     calls.push(`${request.action}${'step' in request ? ` ${request.step}` : ''}`);
     switch (request.action) {
       case 'beginStep': {
