@@ -4,12 +4,13 @@
 
 import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
+import { controlRequestOf } from '../aws/ecs-task';
 import type { Core } from '../core/index';
 import { createCore, createPlanSource } from '../core/index';
 import type { LogReader, RunStarter } from '../core/ports';
 import { braceUuid, type RepositoryIdentity } from '../core/variables';
 import { createStore, systemClock } from '../store/store';
-import type { ControlRequest } from '../vocabulary/contract';
+import type { ControlPayload } from '../vocabulary/contract';
 import { FinaleError } from '../vocabulary/errors';
 import { lockDatabase } from './database-lock';
 import { type LocalDynamo, localDocumentClient, startDynalite } from './dynalite';
@@ -43,7 +44,7 @@ export interface LocalHostOptions {
 
 export interface HostSeams {
   /** Called before each control action runs (fault injection: the engine dies there). */
-  readonly beforeControl?: (request: ControlRequest) => void | Promise<void>;
+  readonly beforeControl?: (payload: ControlPayload) => void | Promise<void>;
   /** What runs the steps, instead of supervisor processes. */
   readonly runner?: (options: TaskRunnerOptions) => StepRunner;
   /** A store kept by the caller, instead of dynalite under .finale/db: it outlives the host, as a disk would. */
@@ -111,12 +112,19 @@ export function repositoryIdentity(root: string): RepositoryIdentity & { readonl
  */
 async function openEngineStore(paths: FinalePaths, given: LocalDynamo | undefined) {
   let severed = false;
+  const inFlight = new Set<Promise<unknown>>();
   const { dynamo, release } = await openStore(paths, given);
   const client = localDocumentClient(dynamo);
   client.middlewareStack.add(
     (next) => async (args) => {
       if (severed) throw new FinaleError('this engine has stopped');
-      return next(args);
+      const request = next(args);
+      inFlight.add(request);
+      try {
+        return await request;
+      } finally {
+        inFlight.delete(request);
+      }
     },
     { step: 'initialize', name: 'stoppedEngine' },
   );
@@ -128,6 +136,8 @@ async function openEngineStore(paths: FinalePaths, given: LocalDynamo | undefine
       severed = true;
     },
     async release() {
+      // Dynalite rejects a request it is answering when its database closes, and nobody hears it.
+      await Promise.allSettled(inFlight);
       // Its keep-alive connections would hold a process that lives on (a test, the simulation) open.
       client.destroy();
       await release();
@@ -162,9 +172,9 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
 
   const upkeep = createUpkeep();
   const sweep = () => sweepHome(paths, core, identity.key, options.keepRuns);
-  const control = async (request: ControlRequest) => {
-    await seams.beforeControl?.(request);
-    return core.control(request);
+  const control = async (payload: ControlPayload) => {
+    await seams.beforeControl?.(payload);
+    return core.control(controlRequestOf(payload));
   };
   const executions = new Executions(paths, { control, tokens, tasks }, (runId) => {
     tasks.forget(runId);

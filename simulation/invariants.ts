@@ -70,10 +70,7 @@ function expectedStatus(run: RunRecord, observation: Observation): string[] {
 function statusOf(task: SimTask): { status: string; exitCode: number } {
   const status = task.end?.status;
   const exitCode = status ? exitCodeOfStatus(status) : 137;
-  const decided = decideFromTask({
-    exitCode,
-    stopCode: task.stopRequested ? 'UserInitiated' : 'EssentialContainerExited',
-  });
+  const decided = decideFromTask({ exitCode, ...(task.stopRequested ? { stoppedBy: 'request' } : {}) });
   return { status: decided.status, exitCode: status?.exitCode ?? exitCode };
 }
 
@@ -136,6 +133,13 @@ export function checkInvariants(observation: Observation): Violation[] {
         if (step.attempts !== tasks.length) {
           report('records', `"${step.name}" has ${step.attempts} attempts; ${tasks.length} tasks ran`, run);
         }
+      }
+    } else {
+      // Real processes: a step the record calls successful ran its script to its end.
+      for (const step of Object.values(run.steps)) {
+        const lines = observation.markers[`${run.buildNumber}-${markerName(step.name)}`] ?? [];
+        if (step.status === 'SUCCESSFUL' && lines.at(-1) !== 'end')
+          report('records', `"${step.name}" is SUCCESSFUL; its script wrote ${JSON.stringify(lines)}`, run);
       }
     }
   }

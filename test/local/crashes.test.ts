@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalHost } from '../../local/host';
 import { controlDirs, livingSupervisor } from '../../local/step-processes';
-import type { ControlRequest } from '../../vocabulary/contract';
+import type { ControlPayload } from '../../vocabulary/contract';
 import { leftAlive, stepProcessesIn } from '../support/processes';
 import {
   closeHost,
@@ -46,7 +46,7 @@ ${finalScript.map((line) => `          - ${JSON.stringify(line)}`).join('\n')}
 `;
 
 /** A host that dies the first time `when` holds, before that control action runs. */
-async function dyingHost(box: Sandbox, when: (request: ControlRequest) => boolean) {
+async function dyingHost(box: Sandbox, when: (request: ControlPayload) => boolean) {
   let died: () => void = () => undefined;
   const death = new Promise<void>((resolve) => {
     died = resolve;
@@ -138,7 +138,11 @@ describe('the engine dies', () => {
     );
     const host = await openHost(box);
     const { runId } = await start(host);
-    await until('the final step to start', async () => markerLines(box, 'final').length === 1);
+    // Started, as its script says, and recorded so (the record may come a moment after the script).
+    await until(
+      'the final step to start',
+      async () => markerLines(box, 'final').length === 1 && (await runOf(host, runId)).steps['1']?.taskId,
+    );
     await host.abandon();
     // The final step's own processes die too (a reboot, an OOM kill): nothing of it is left.
     const dir = (await controlDirs(box.paths, runId)).get(1)!;
