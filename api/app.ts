@@ -12,6 +12,7 @@ import type { RunRecord } from '../store/records';
 import type { Caller, StopMode } from '../vocabulary/contract';
 import { UsageError } from '../vocabulary/errors';
 import { errorResponse } from './errors';
+import { startedRunView, type Views } from './views';
 
 export interface ApiDeps {
   readonly core: Core;
@@ -111,25 +112,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       ...(request.pipeline ? { pipeline: request.pipeline } : {}),
       ...(request.branch ? { branch: request.branch } : {}),
     });
-    return c.json(
-      {
-        run: started.run,
-        reason: started.reason,
-        warnings: started.warnings,
-        notices: started.notices ?? [],
-        steps: started.plan.steps.map(({ index, name, kind, stateName, group, deployment, trigger }) => ({
-          index,
-          name,
-          kind,
-          stateName,
-          trigger,
-          ...(group ? { group: group.name } : {}),
-          ...(deployment ? { deployment } : {}),
-        })),
-        stats: started.plan.stats,
-      },
-      201,
-    );
+    return c.json(startedRunView(started), 201);
   });
 
   app.get('/runs', async (c) => {
@@ -137,10 +120,10 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new UsageError('limit: 1 to 200');
     const cursor = c.req.query('cursor');
     const page = await core.listRuns(repositoryOf(c), { limit, ...(cursor ? { cursor } : {}) });
-    return c.json(page);
+    return c.json(page satisfies Views['runs']);
   });
 
-  app.get('/runs/:run', async (c) => c.json({ run: await findRun(c) }));
+  app.get('/runs/:run', async (c) => c.json({ run: await findRun(c) } satisfies Views['run']));
 
   app.get('/runs/:run/steps/:step/log', async (c) => {
     const run = await findRun(c);
@@ -149,7 +132,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       throw new NotFoundError(`run ${run.buildNumber} has no step ${c.req.param('step')}`);
     const offset = Number(c.req.query('offset') ?? 0);
     if (!Number.isInteger(offset) || offset < 0) throw new UsageError('offset: a byte offset');
-    return c.json(await deps.logs.read(run, step, offset));
+    return c.json((await deps.logs.read(run, step, offset)) satisfies Views['log']);
   });
 
   app.post('/runs/:run/stop', async (c) => {
@@ -161,37 +144,37 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       mode: request.mode as StopMode,
       ...(request.reason ? { reason: request.reason } : {}),
     });
-    return c.json(result, 202);
+    return c.json(result satisfies Views['stop'], 202);
   });
 
   app.post('/runs/:run/approve', async (c) => {
     const request = await body(c, ApproveBody);
     const run = await findRun(c);
     const decide = request.decision === 'approve' ? core.approve : core.refuse;
-    return c.json(
-      await decide({
-        runId: run.runId,
-        caller: c.get('caller'),
-        ...(request.reason ? { reason: request.reason } : {}),
-      }),
-    );
+    const decided = await decide({
+      runId: run.runId,
+      caller: c.get('caller'),
+      ...(request.reason ? { reason: request.reason } : {}),
+    });
+    return c.json(decided satisfies Views['approve']);
   });
 
-  app.get('/locks', async (c) => c.json({ locks: await core.listLocks(repositoryOf(c)) }));
-
-  app.delete('/locks/:key', async (c) =>
-    c.json(
-      await core.forceUnlock({
-        repository: repositoryOf(c),
-        key: c.req.param('key'),
-        caller: c.get('caller'),
-        ...(c.req.query('reason') ? { reason: c.req.query('reason') } : {}),
-      }),
-    ),
+  app.get('/locks', async (c) =>
+    c.json({ locks: await core.listLocks(repositoryOf(c)) } satisfies Views['locks']),
   );
 
+  app.delete('/locks/:key', async (c) => {
+    const unlocked = await core.forceUnlock({
+      repository: repositoryOf(c),
+      key: c.req.param('key'),
+      caller: c.get('caller'),
+      ...(c.req.query('reason') ? { reason: c.req.query('reason') } : {}),
+    });
+    return c.json(unlocked satisfies Views['unlock']);
+  });
+
   app.get('/settings', async (c) =>
-    c.json({ settings: settingsView(await core.getSettings(repositoryOf(c))) }),
+    c.json({ settings: settingsView(await core.getSettings(repositoryOf(c))) } satisfies Views['settings']),
   );
 
   app.put('/settings', async (c) => {
@@ -202,7 +185,9 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       key: request.key,
       value: request.value,
     });
-    return c.json({ settings: settingsView(await core.getSettings(repositoryOf(c))) });
+    return c.json({
+      settings: settingsView(await core.getSettings(repositoryOf(c))),
+    } satisfies Views['settings']);
   });
 
   return app;

@@ -2,34 +2,12 @@
 // exit code the server chose, so `finale stop` exits 3 or 4 the same against either engine.
 
 import type { ErrorBody } from '../api/errors';
-import type { LockView } from '../core/locks';
-import type { LogChunk } from '../core/ports';
-import type { StopResult } from '../core/stop';
-import type { PlanStats } from '../statemachine/compiler/plan';
+import type { Views } from '../api/views';
 import type { Diagnostic } from '../statemachine/language/index';
-import type { RunRecord } from '../store/records';
 import type { StopMode } from '../vocabulary/contract';
 import { FinaleError } from '../vocabulary/errors';
 import { printDiagnostics } from './commands/diagnostics';
 import { remoteSettingsFromEnv, type Transport } from './transport';
-
-interface StartedRunView {
-  readonly run: RunRecord;
-  readonly reason: string;
-  readonly warnings: readonly Diagnostic[];
-  /** What the engine says about how it runs the steps (e.g. that it cannot contain them). */
-  readonly notices: readonly string[];
-  readonly steps: readonly {
-    readonly index: number;
-    readonly name: string;
-    readonly kind: 'step' | 'final';
-    readonly stateName: string;
-    readonly trigger: 'automatic' | 'manual';
-    readonly group?: string;
-    readonly deployment?: string;
-  }[];
-  readonly stats: PlanStats;
-}
 
 export class ApiClient {
   constructor(readonly transport: Transport) {}
@@ -74,57 +52,54 @@ export class ApiClient {
     variables: Record<string, string>;
     environment?: Record<string, string>;
   }) {
-    return this.call<StartedRunView>('POST', '/runs', request);
+    return this.call<Views['started']>('POST', '/runs', request);
   }
 
   run(ref: string) {
-    return this.call<{ run: RunRecord }>('GET', `/runs/${encodeURIComponent(ref)}`).then((r) => r.run);
+    return this.call<Views['run']>('GET', `/runs/${encodeURIComponent(ref)}`).then((r) => r.run);
   }
 
   runs(limit = 25, cursor?: string) {
     const query = `?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    return this.call<{ items: RunRecord[]; cursor?: string }>('GET', `/runs${query}`);
+    return this.call<Views['runs']>('GET', `/runs${query}`);
   }
 
   log(ref: string, step: number, offset: number) {
-    return this.call<LogChunk>('GET', `/runs/${encodeURIComponent(ref)}/steps/${step}/log?offset=${offset}`);
+    return this.call<Views['log']>(
+      'GET',
+      `/runs/${encodeURIComponent(ref)}/steps/${step}/log?offset=${offset}`,
+    );
   }
 
   stop(ref: string, mode: StopMode, reason?: string) {
-    return this.call<StopResult>('POST', `/runs/${encodeURIComponent(ref)}/stop`, {
+    return this.call<Views['stop']>('POST', `/runs/${encodeURIComponent(ref)}/stop`, {
       mode,
       ...(reason ? { reason } : {}),
     });
   }
 
   approve(ref: string, decision: 'approve' | 'refuse', reason?: string) {
-    return this.call<{ run: RunRecord; step: number }>('POST', `/runs/${encodeURIComponent(ref)}/approve`, {
+    return this.call<Views['approve']>('POST', `/runs/${encodeURIComponent(ref)}/approve`, {
       decision,
       ...(reason ? { reason } : {}),
     });
   }
 
   locks() {
-    return this.call<{ locks: LockView[] }>('GET', '/locks').then((r) => r.locks);
+    return this.call<Views['locks']>('GET', '/locks').then((r) => r.locks);
   }
 
   unlock(key: string, reason?: string) {
     const query = reason ? `?reason=${encodeURIComponent(reason)}` : '';
-    return this.call<{
-      holder: { runId: string; fence: number };
-      handedTo?: { runId: string; fence: number };
-      told: boolean;
-    }>('DELETE', `/locks/${encodeURIComponent(key)}${query}`);
+    return this.call<Views['unlock']>('DELETE', `/locks/${encodeURIComponent(key)}${query}`);
   }
 
   settings() {
-    return this.call<{ settings: Record<string, string> }>('GET', '/settings').then((r) => r.settings);
+    return this.call<Views['settings']>('GET', '/settings').then((r) => r.settings);
   }
 
   setSetting(key: string, value: string) {
-    return this.call<{ settings: Record<string, string> }>('PUT', '/settings', { key, value }).then(
-      (r) => r.settings,
-    );
+    return this.call<Views['settings']>('PUT', '/settings', { key, value }).then((r) => r.settings);
   }
 }
 
