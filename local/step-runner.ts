@@ -3,11 +3,12 @@
 // an engine that went away left running, letting go when this one stops). The process runner
 // (task-runner.ts) is the one users get; the fault simulation brings one of simulated processes.
 
-import { runTaskSyncAnswer, STOP_CODES } from '../aws/ecs-task';
+import { runTaskSyncAnswer, STOP_CODES, taskEndedOf } from '../aws/ecs-task';
 import type { Core } from '../core/index';
 import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import type { RunRecord } from '../store/records';
-import type { TaskControl } from '../vocabulary/contract';
+import { exitCodeOfStatus, type SupervisorStatus } from '../supervisor/contract';
+import type { TaskControl, TaskInspection } from '../vocabulary/contract';
 import type { LocalTasks } from './engine';
 
 export interface StepRunner extends LocalTasks, TaskControl {
@@ -55,4 +56,16 @@ export async function reportTaskEnd(
     });
   }
   return runTaskSyncAnswer(taskId, end);
+}
+
+/** What inspectTask says of a step whose supervisor has ended, from its status file. */
+export function endedInspection(status: SupervisorStatus): TaskInspection {
+  return {
+    state: 'ended',
+    task: {
+      ...taskEndedOf(status.stop !== 'none' ? { stopCode: STOP_CODES.requested } : {}),
+      exitCode: exitCodeOfStatus(status),
+    },
+    scriptExitCode: status.exitCode,
+  };
 }

@@ -6,7 +6,6 @@
 
 import { appendFile, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { STOP_CODES, taskEndedOf } from '../aws/ecs-task';
 import type { Core } from '../core/index';
 import { taskStopMode } from '../core/stop';
 import { bitbucketVariables, type RepositoryIdentity } from '../core/variables';
@@ -14,13 +13,12 @@ import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
 import type { RunRecord } from '../store/records';
 import { type Containment, detectContainment, UNCONTAINED_NOTICE } from '../supervisor/containment';
-import { exitCodeOfStatus } from '../supervisor/contract';
 import { type SupervisorProcess, startSupervisor } from '../supervisor/start';
 import type { StopMode, TaskInspection } from '../vocabulary/contract';
 import type { StepTaskRequest } from './engine';
 import type { FinalePaths } from './paths';
 import { controlDirs, endStep, inspectStep, livingSupervisor, recordSupervisorPid } from './step-processes';
-import { reportTaskEnd, type StepRunner } from './step-runner';
+import { endedInspection, reportTaskEnd, type StepRunner } from './step-runner';
 import { collectArtifacts, prepareWorkspace } from './workspace';
 
 interface RunningTask {
@@ -163,14 +161,7 @@ export class LocalTaskRunner implements StepRunner {
         this.adopted.set(taskIdOf(found.pid), found.pid);
         return { state: 'running' };
       case 'ended':
-        return {
-          state: 'ended',
-          task: {
-            ...taskEndedOf(found.status.stop !== 'none' ? { stopCode: STOP_CODES.requested } : {}),
-            exitCode: exitCodeOfStatus(found.status),
-          },
-          scriptExitCode: found.status.exitCode,
-        };
+        return endedInspection(found.status);
       case 'gone':
         return { state: 'gone' };
     }

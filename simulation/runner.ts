@@ -2,11 +2,10 @@
 // supervisor processes, done with the world's simulated tasks on scaled time. It reports to the core
 // exactly as the process runner does (local/step-runner.ts), so the engine under test is the same.
 
-import { STOP_CODES, taskEndedOf } from '../aws/ecs-task';
 import type { Core } from '../core/index';
 import { taskStopMode } from '../core/stop';
 import type { StepTaskRequest } from '../local/engine';
-import { reportTaskEnd, type StepRunner } from '../local/step-runner';
+import { endedInspection, reportTaskEnd, type StepRunner } from '../local/step-runner';
 import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
 import type { RunRecord } from '../store/records';
@@ -66,14 +65,7 @@ export class SimulatedRunner implements StepRunner {
     if (task.running) return { state: 'running' };
     const status = task.end?.status;
     if (!status) return { state: 'gone' };
-    return {
-      state: 'ended',
-      task: {
-        ...taskEndedOf(status.stop !== 'none' ? { stopCode: STOP_CODES.requested } : {}),
-        exitCode: exitCodeOfStatus(status),
-      },
-      scriptExitCode: status.exitCode,
-    };
+    return endedInspection(status);
   }
 
   async tell(): Promise<void> {}

@@ -60,6 +60,18 @@ describe('masking secured values', () => {
     expect(masker.end().toString()).toBe('hunt');
   });
 
+  it('keeps bytes that are not UTF-8 as they are, masking the value between them', () => {
+    const invalid = Buffer.from([0xff, 0xfe, 0xc3]);
+    const text = Buffer.concat([invalid, Buffer.from('hunter2'), invalid]);
+    const masker = new Masker(SECRETS);
+    const out = Buffer.concat([
+      masker.write(text.subarray(0, 6)),
+      masker.write(text.subarray(6)),
+      masker.end(),
+    ]);
+    expect(out.equals(Buffer.concat([invalid, Buffer.from('$PASSWORD'), invalid]))).toBe(true);
+  });
+
   it('leaves output alone when there is nothing to mask (an empty value masks nothing)', () => {
     const chunk = Buffer.from('hello\n');
     expect(new Masker([]).write(chunk)).toBe(chunk);
