@@ -3,7 +3,8 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { finale: 'cli/main.ts' },
+  // mask.js: the process that masks a local step's output (supervisor/mask-main.ts).
+  entryPoints: { finale: 'cli/main.ts', mask: 'supervisor/mask-main.ts' },
   outdir: 'dist',
   bundle: true,
   // Commands load what they need when they run: `finale stop` must not pay for the engine.

@@ -47,6 +47,11 @@ const ApproveBody = z.strictObject({
   reason: z.optional(z.string().check(z.maxLength(500))),
 });
 const SettingBody = z.strictObject({ key: z.string().check(z.minLength(1)), value: z.unknown() });
+const VariableBody = z.strictObject({
+  value: z.string(),
+  secured: z._default(z.boolean(), false),
+  deployment: z.optional(z.string().check(z.minLength(1))),
+});
 
 async function body<T>(c: Context, schema: z.ZodMiniType<T>): Promise<T> {
   const text = await c.req.text();
@@ -189,6 +194,45 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       settings: settingsView(await core.getSettings(repositoryOf(c))),
     } satisfies Views['settings']);
   });
+
+  const deploymentOf = (c: Context) => {
+    const deployment = c.req.query('deployment');
+    return deployment ? { deployment } : {};
+  };
+
+  app.get('/variables', async (c) =>
+    c.json({
+      variables: await core.listVariables({ repository: repositoryOf(c), ...deploymentOf(c) }),
+    } satisfies Views['variables']),
+  );
+
+  // The value travels in the body only: a URL is written to access logs.
+  app.put('/variables/:name', async (c) => {
+    const request = await body(c, VariableBody);
+    const variable = await core.setVariable({
+      repository: repositoryOf(c),
+      caller: c.get('caller'),
+      name: c.req.param('name'),
+      value: request.value,
+      secured: request.secured,
+      ...(request.deployment ? { deployment: request.deployment } : {}),
+    });
+    return c.json({ variable } satisfies Views['variable']);
+  });
+
+  app.delete('/variables/:name', async (c) => {
+    const variable = await core.unsetVariable({
+      repository: repositoryOf(c),
+      caller: c.get('caller'),
+      name: c.req.param('name'),
+      ...deploymentOf(c),
+    });
+    return c.json({ variable } satisfies Views['variable']);
+  });
+
+  app.get('/environments', async (c) =>
+    c.json({ environments: await core.listEnvironments(repositoryOf(c)) } satisfies Views['environments']),
+  );
 
   return app;
 }

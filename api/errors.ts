@@ -20,6 +20,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   RunState: 409,
   Contention: 409,
   InvalidSetting: 400,
+  InvalidVariable: 400,
   UsageError: 400,
   InvalidPipeline: 422,
   NoPipeline: 422,

@@ -39,4 +39,7 @@ export interface Views {
   readonly locks: { readonly locks: Answer<'listLocks'> };
   readonly unlock: Answer<'forceUnlock'>;
   readonly settings: { readonly settings: Record<string, string> };
+  readonly variables: { readonly variables: Answer<'listVariables'> };
+  readonly variable: { readonly variable: Answer<'setVariable'> };
+  readonly environments: { readonly environments: Answer<'listEnvironments'> };
 }

@@ -3,11 +3,14 @@
 // Each iteration releases (handing over to the head waiter) and queues the released run again,
 // so the queue stays at N; the vitest figure is that whole cycle, the printed median the handoff.
 
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, bench, describe } from 'vitest';
 import { type CoreDeps, createPlanSource } from '../core/deps';
 import { acquireLock, releaseLock } from '../core/locks';
 import { createRun } from '../core/runs';
 import { localDocumentClient, startDynalite } from '../local/dynalite';
+import { localVault } from '../local/vault';
 import type { Plan } from '../statemachine/compiler/plan';
 import { createStore } from '../store/store';
 import type { Orchestrator } from '../vocabulary/contract';
@@ -63,6 +66,8 @@ async function queueOf(waiters: number) {
       tell: async () => undefined,
     },
     clock,
+    // Locks never touch the vault: its key file is made only when a value is sealed.
+    vault: localVault(join(tmpdir(), 'finale-bench-locks.key')),
     plans: createPlanSource(store),
   };
   const repository = `bench/queue-${waiters}`;

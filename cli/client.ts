@@ -101,6 +101,28 @@ export class ApiClient {
   setSetting(key: string, value: string) {
     return this.call<Views['settings']>('PUT', '/settings', { key, value }).then((r) => r.settings);
   }
+
+  variables(deployment?: string) {
+    const query = deployment ? `?deployment=${encodeURIComponent(deployment)}` : '';
+    return this.call<Views['variables']>('GET', `/variables${query}`).then((r) => r.variables);
+  }
+
+  setVariable(name: string, request: { value: string; secured: boolean; deployment?: string }) {
+    return this.call<Views['variable']>('PUT', `/variables/${encodeURIComponent(name)}`, request).then(
+      (r) => r.variable,
+    );
+  }
+
+  unsetVariable(name: string, deployment?: string) {
+    const query = deployment ? `?deployment=${encodeURIComponent(deployment)}` : '';
+    return this.call<Views['variable']>('DELETE', `/variables/${encodeURIComponent(name)}${query}`).then(
+      (r) => r.variable,
+    );
+  }
+
+  environments() {
+    return this.call<Views['environments']>('GET', '/environments').then((r) => r.environments);
+  }
 }
 
 /**

@@ -12,6 +12,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .version(pkg.version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
+    // A command's options belong to it: `variables set X --deployment E` is not `variables --deployment E`.
+    .enablePositionalOptions()
     .configureOutput({ outputError: (text, write) => write(err.red(text)) });
   for (const register of commands) register(program);
   for (const command of program.commands) command.exitOverride();

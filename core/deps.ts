@@ -1,10 +1,11 @@
 // What the core functions need, injected by each engine: the store, the task-token API, the task
-// stopper, a clock, and plans by hash.
+// stopper, a clock, plans by hash, and the vault of secured values.
 
 import type { Plan } from '../statemachine/compiler/plan';
 import type { Store } from '../store/store';
 import type { Clock, Orchestrator, TaskControl } from '../vocabulary/contract';
 import { FinaleError } from '../vocabulary/errors';
+import type { SecretVault } from './ports';
 
 export interface PlanSource {
   get(planHash: string): Promise<Plan>;
@@ -16,6 +17,7 @@ export interface CoreDeps {
   readonly tasks: TaskControl;
   readonly clock: Clock;
   readonly plans: PlanSource;
+  readonly vault: SecretVault;
 }
 
 /** Plans by hash from the store, cached: a plan never changes once stored. */

@@ -45,3 +45,10 @@ export class ContentionError extends FinaleError {
     super(message, { ...options, name: 'Contention' });
   }
 }
+
+/** A variable's name or value is refused, or its deployment environment is unknown: exit 2, naming it. */
+export class InvalidVariableError extends FinaleError {
+  constructor(message: string) {
+    super(message, { name: 'InvalidVariable', exitCode: 2 });
+  }
+}

@@ -16,6 +16,15 @@ import {
   renewEngineLeases,
 } from './orphans';
 import { addRunNote, getPlan, getRun, getRunByBuildNumber, listRuns, listUnfinishedRuns } from './reads';
+import {
+  listEnvironments,
+  listVariables,
+  recordEnvironments,
+  runOutputs,
+  setVariable,
+  storedVariablesFor,
+  unsetVariable,
+} from './repository-variables';
 import { createRun } from './runs';
 import { getSettings, setSetting } from './settings';
 import { type Executor, type StartPipelineRequest, startPipeline } from './start';
@@ -56,6 +65,15 @@ export function createCore(deps: CoreDeps) {
     refuse: bind(refuseRun),
     getSettings: bind(getSettings) as Bound<typeof getSettings>,
     setSetting: bind(setSetting) as Bound<typeof setSetting>,
+    listVariables: bind(listVariables) as Bound<typeof listVariables>,
+    setVariable: bind(setVariable) as Bound<typeof setVariable>,
+    unsetVariable: bind(unsetVariable) as Bound<typeof unsetVariable>,
+    listEnvironments: bind(listEnvironments) as Bound<typeof listEnvironments>,
+    recordEnvironments: bind(recordEnvironments) as Bound<typeof recordEnvironments>,
+    storedVariablesFor: bind(storedVariablesFor) as Bound<typeof storedVariablesFor>,
+    runOutputs: bind(runOutputs) as Bound<typeof runOutputs>,
+    /** Opens a sealed value (a secured output variable) for an engine that starts steps itself. */
+    reveal: (reference: string) => deps.vault.reveal(reference),
     listLocks: bind(listLocks),
     forceUnlock: bind(forceUnlock),
     taskStarted: bind(taskStarted) as Bound<typeof taskStarted>,

@@ -110,3 +110,7 @@ export const checkSettingsChange = (caller: Caller, settings: SettingsRecord) =>
 /** Force-unlocking a lock is an admin's act. */
 export const checkForceUnlock = (caller: Caller, settings: SettingsRecord) =>
   adminOnly('force-unlock a lock', caller, settings);
+
+/** Variables, like settings, are admins' once admins are named. */
+export const checkVariablesChange = (caller: Caller, settings: SettingsRecord) =>
+  adminOnly('change variables', caller, settings);

@@ -36,3 +36,29 @@ export interface LogChunk {
 export interface LogReader {
   read(run: RunRecord, step: number, offset: number): Promise<LogChunk>;
 }
+
+/** Where a secured variable's value is, for the vault: its repository, scope key and name. */
+export interface VaultAddress {
+  readonly repository: string;
+  readonly scope: string;
+  readonly name: string;
+}
+
+/**
+ * Keeps secured values out of the store: the store records only the reference `put` answers.
+ * Locally the value is sealed with a key kept apart from the database (local/vault.ts); on AWS it is
+ * an SSM SecureString parameter, which ECS hands to the step container (aws/vault.ts).
+ */
+export interface SecretVault {
+  put(address: VaultAddress, value: string): Promise<string>;
+  /** Forgets what `put` kept (a variable unset, or no longer secured). */
+  remove(reference: string): Promise<void>;
+  /**
+   * The value behind a reference, for an engine that starts step processes itself (the embedded
+   * one). On AWS nothing in Finale reads a value back: ECS's execution role does, into the task.
+   */
+  reveal(reference: string): Promise<string>;
+  /** Seals a value for the run record (a secured output variable); `unseal` opens it. */
+  seal(value: string): Promise<string>;
+  unseal(sealed: string): Promise<string>;
+}

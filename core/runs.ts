@@ -53,6 +53,7 @@ export async function createRun(
     createdAt: now,
     variables: request.variables ?? {},
     outputs: {},
+    securedOutputs: {},
     steps,
     locks: {},
     ...(request.engine ? { engine: request.engine } : {}),

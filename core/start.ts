@@ -6,6 +6,7 @@ import { CompileError, compile } from '../statemachine/compiler/index';
 import type { Plan } from '../statemachine/compiler/plan';
 import {
   type Diagnostic,
+  deploymentEnvironments,
   formatDiagnostic,
   type PipelineFile,
   parsePipelineFile,
@@ -81,6 +82,8 @@ export async function startPipeline(
       read.diagnostics,
     );
   }
+  // Deployment variables may be set for any environment the file names, run or not.
+  await deps.store.variables.addEnvironments(request.repository, deploymentEnvironments(read.file));
   const selection = request.choose(read.file);
   if (!selection.pipeline) throw new NoPipelineError(selection.reason, selection.errors ?? []);
 

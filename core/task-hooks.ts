@@ -41,27 +41,36 @@ export interface TaskEnd {
   readonly stopCode?: string;
   /** Output variables the script wrote; only the names the step declares are kept. */
   readonly outputs?: Readonly<Record<string, string>>;
+  /**
+   * Which of them hold a secured value the step received (securedOutputNames): they stay secured,
+   * sealed in the run record and masked in later steps.
+   */
+  readonly secured?: readonly string[];
 }
 
 export async function taskEnded(
   runId: string,
   step: number,
   end: TaskEnd,
-  deps: Pick<CoreDeps, 'store' | 'plans'>,
+  deps: Pick<CoreDeps, 'store' | 'plans' | 'vault'>,
 ): Promise<{ readonly outputs: Readonly<Record<string, string>> }> {
   const run = await requireRun(runId, deps);
   const spec = (await deps.plans.get(run.planHash)).steps[step];
   if (!spec) throw new NotFoundError(`No step ${step} in run ${runId}`);
   const declared = new Set(spec.outputVariables);
-  const outputs = Object.fromEntries(
-    Object.entries(end.outputs ?? {}).filter(
-      ([name, value]) => declared.has(name) && typeof value === 'string',
-    ),
-  );
+  const secured = new Set(end.secured ?? []);
+  const outputs: Record<string, string> = {};
+  const securedOutputs: Record<string, string> = {};
+  for (const [name, value] of Object.entries(end.outputs ?? {})) {
+    if (!declared.has(name) || typeof value !== 'string') continue;
+    if (secured.has(name)) securedOutputs[name] = await deps.vault.seal(value);
+    else outputs[name] = value;
+  }
   await deps.store.runs.recordTaskEnded(runId, step, {
     ...(end.exitCode !== undefined ? { exitCode: end.exitCode } : {}),
     ...(end.stopCode !== undefined ? { stopCode: end.stopCode } : {}),
     outputs,
+    securedOutputs,
   });
   return { outputs };
 }

@@ -3,12 +3,14 @@
 // It keeps a lease on the runs it executes and adopts the runs of an engine that went away.
 
 import { randomUUID } from 'node:crypto';
-import { basename } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { controlRequestOf } from '../aws/ecs-task';
 import type { Core } from '../core/index';
 import { createCore, createPlanSource } from '../core/index';
 import type { LogReader, RunStarter } from '../core/ports';
 import { braceUuid, type RepositoryIdentity } from '../core/variables';
+import { deploymentEnvironments, parsePipelineFile } from '../statemachine/language/index';
 import { createStore, systemClock } from '../store/store';
 import type { ControlPayload } from '../vocabulary/contract';
 import { FinaleError } from '../vocabulary/errors';
@@ -24,6 +26,7 @@ import type { StepRunner } from './step-runner';
 import { LocalTaskRunner, type TaskRunnerOptions } from './task-runner';
 import { TaskTokens } from './tokens';
 import { createUpkeep } from './upkeep';
+import { defaultKeyFile, localVault } from './vault';
 import type { Snapshot } from './workspace';
 
 export interface LocalHostOptions {
@@ -38,6 +41,8 @@ export interface LocalHostOptions {
   readonly minuteSeconds?: number;
   /** How many finished runs keep their logs, history and artifacts (housekeeping.ts). */
   readonly keepRuns?: number;
+  /** The local vault's key file (default: FINALE_KEY_FILE, else ~/.config/finale/variables.key). */
+  readonly keyFile?: string;
   /** Seams for tests and the fault simulation (simulation/); a server sets none of them. */
   readonly seams?: HostSeams;
 }
@@ -145,6 +150,22 @@ async function openEngineStore(paths: FinalePaths, given: LocalDynamo | undefine
   };
 }
 
+/**
+ * The environments the project's pipeline file names, so deployment variables can be set before the
+ * first run. A missing or invalid file records nothing: its problems are reported when a run starts.
+ */
+async function recordProjectEnvironments(root: string, repository: string, core: Core): Promise<void> {
+  const text = await readFile(join(root, 'bitbucket-pipelines.yml'), 'utf8').catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    },
+  );
+  if (text === undefined) return;
+  const read = parsePipelineFile(text, 'bitbucket-pipelines.yml');
+  if (read.ok) await core.recordEnvironments(repository, deploymentEnvironments(read.file));
+}
+
 export async function openLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const { paths } = options;
   const leaseSeconds = options.leaseSeconds ?? 5;
@@ -167,8 +188,10 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     tasks,
     clock: systemClock,
     plans: createPlanSource(store),
+    vault: localVault(options.keyFile ?? defaultKeyFile(options.environment ?? process.env)),
   });
   tasks.attach(core);
+  await recordProjectEnvironments(paths.root, identity.key, core);
 
   const upkeep = createUpkeep();
   const sweep = () => sweepHome(paths, core, identity.key, options.keepRuns);

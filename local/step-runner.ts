@@ -32,6 +32,8 @@ interface SupervisorEnd {
   /** The script's own exit code, from the status file, when it differs or is all there is. */
   readonly scriptExitCode: number;
   readonly outputs: Readonly<Record<string, string>>;
+  /** Which outputs hold a secured value (they stay secured). */
+  readonly secured?: readonly string[];
   /** A stop this engine asked for, with its reason. */
   readonly stop?: { readonly reason: string };
 }
@@ -53,6 +55,7 @@ export async function reportTaskEnd(
       exitCode: end.scriptExitCode,
       stopCode: end.stop ? STOP_CODES.requested : STOP_CODES.exited,
       outputs: end.outputs,
+      ...(end.secured?.length ? { secured: end.secured } : {}),
     });
   }
   return runTaskSyncAnswer(taskId, end);

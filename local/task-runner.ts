@@ -4,15 +4,18 @@
 // ECS events (task started, task ended with exit code and outputs) and answers with an ECS-shaped
 // task object, so the compiled definition and completeStep see the same thing on both engines.
 
-import { appendFile, mkdir, open, rm } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Core } from '../core/index';
 import { taskStopMode } from '../core/stop';
+import { securedOutputNames } from '../core/variable-rules';
 import { bitbucketVariables, type RepositoryIdentity } from '../core/variables';
 import type { Plan, StepSpec } from '../statemachine/compiler/plan';
 import { AFTER_SCRIPT_SECONDS } from '../statemachine/compiler/specs';
 import type { RunRecord } from '../store/records';
 import { type Containment, detectContainment, UNCONTAINED_NOTICE } from '../supervisor/containment';
+import { SUPERVISOR_FILES } from '../supervisor/contract';
+import { Masker, type SecuredValue } from '../supervisor/masking';
 import { type SupervisorProcess, startSupervisor } from '../supervisor/start';
 import type { StopMode, TaskInspection } from '../vocabulary/contract';
 import type { StepTaskRequest } from './engine';
@@ -37,6 +40,53 @@ export interface TaskRunnerOptions {
   readonly keepWorkspaces?: boolean;
   /** Seconds in a max-time minute (default 60; see LocalHostOptions.minuteSeconds). */
   readonly minuteSeconds?: number;
+}
+
+/**
+ * What a local step receives besides Bitbucket's variables: the environment of the shell that started
+ * the run without Finale's own settings (FINALE_*: the supervisor's contract, the key file, the
+ * server's), then the stored repository and deployment variables, secured ones revealed; and the
+ * values to mask, theirs and those of secured output variables of earlier steps.
+ */
+async function stepEnvironment(
+  core: Core,
+  run: RunRecord,
+  spec: StepSpec,
+  environment: NodeJS.ProcessEnv,
+): Promise<{
+  readonly env: Record<string, string>;
+  readonly outputs: Record<string, string>;
+  readonly secured: readonly SecuredValue[];
+}> {
+  const [stored, outputs] = await Promise.all([core.storedVariablesFor(run, spec), core.runOutputs(run)]);
+  const revealed = await Promise.all(
+    stored.secured.map(async ({ name, reference }) => ({ name, value: await core.reveal(reference) })),
+  );
+  const inherited = Object.entries(environment).filter(
+    (entry): entry is [string, string] => !entry[0].startsWith('FINALE_') && entry[1] !== undefined,
+  );
+  return {
+    env: {
+      ...Object.fromEntries(inherited),
+      ...stored.plain,
+      ...Object.fromEntries(revealed.map(({ name, value }) => [name, value])),
+    },
+    outputs: {
+      ...outputs.plain,
+      ...Object.fromEntries(outputs.secured.map(({ name, value }) => [name, value])),
+    },
+    secured: [...revealed, ...outputs.secured],
+  };
+}
+
+async function maskFile(path: string, secured: readonly SecuredValue[]): Promise<void> {
+  const text = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (text === undefined) return;
+  const masker = new Masker(secured);
+  await writeFile(path, Buffer.concat([masker.write(text), masker.end()]));
 }
 
 /** FINALE_CONTAINMENT=off in the environment a run is started from runs its steps uncontained. */
@@ -200,9 +250,7 @@ export class LocalTaskRunner implements StepRunner {
     await mkdir(join(paths.dir, 'logs'), { recursive: true });
     const workspace = await prepareWorkspace(paths, spec, earlierSteps(plan.steps, spec));
     const environment = this.environmentOf(run.runId);
-    const inherited = Object.fromEntries(
-      Object.entries(environment).filter(([name]) => !name.startsWith('FINALE_')),
-    );
+    const delivered = await stepEnvironment(core, run, spec, environment);
     const log = await open(paths.log(spec.index), 'a');
     let supervisor: SupervisorProcess;
     try {
@@ -211,9 +259,15 @@ export class LocalTaskRunner implements StepRunner {
         script: spec.script,
         afterScript: spec.afterScript,
         env: {
-          ...inherited,
-          ...bitbucketVariables({ run, spec, repository: this.options.repository, cloneDir: workspace }),
+          ...delivered.env,
+          ...bitbucketVariables({
+            run: { ...run, outputs: delivered.outputs },
+            spec,
+            repository: this.options.repository,
+            cloneDir: workspace,
+          }),
         },
+        mask: delivered.secured,
         cwd: workspace,
         stop: { signal: spec.stop.signal, graceSeconds: spec.stop.graceful ? spec.stop.graceSeconds : 0 },
         maxTime: spec.maxTimeMinutes * (this.options.minuteSeconds ?? 60),
@@ -253,10 +307,18 @@ export class LocalTaskRunner implements StepRunner {
       await collectArtifacts(paths, spec, workspace);
       // A supervisor killed from outside (not through its own stop handling) reports nothing.
       const exitCode = exit.code ?? 128 + (exit.signal === 'SIGKILL' ? 9 : 15);
+      const secured = securedOutputNames(
+        exit.outputVariables,
+        delivered.secured.map((secret) => secret.value),
+      );
+      // The step wrote the file itself, in plain: once read, only its masked text stays on disk.
+      if (delivered.secured.length)
+        await maskFile(join(dir, SUPERVISOR_FILES.outputVariables), delivered.secured);
       return await reportTaskEnd(core, run, spec, taskId, {
         exitCode,
         scriptExitCode: exit.status?.exitCode ?? exitCode,
         outputs: exit.outputVariables,
+        secured,
         ...(task.stop ? { stop: { reason: task.stop.reason } } : {}),
       });
     } finally {

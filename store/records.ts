@@ -94,6 +94,8 @@ export interface RunRecord {
   readonly variables: Readonly<Record<string, string>>;
   /** Output variables written by steps, visible to later steps. */
   readonly outputs: Readonly<Record<string, string>>;
+  /** Output variables holding a secured value, sealed by the engine's vault (absent on older runs). */
+  readonly securedOutputs?: Readonly<Record<string, string>>;
   /** Keyed by step index. */
   readonly steps: Readonly<Record<string, StepRecord>>;
   /** Locks this run holds, keyed by lock key. */
@@ -159,7 +161,7 @@ export interface AuditRecord {
   readonly repository: string;
   readonly at: number;
   readonly by: string;
-  readonly action: 'stop' | 'approve' | 'refuse' | 'unlock' | 'settings' | 'start';
+  readonly action: 'stop' | 'approve' | 'refuse' | 'unlock' | 'settings' | 'start' | 'variables';
   readonly runId?: string;
   readonly detail: Readonly<Record<string, unknown>>;
 }

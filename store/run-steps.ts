@@ -99,6 +99,8 @@ export function runSteps({
         if (ended.exitCode !== undefined) e.set(stepPath(step, 'exitCode'), ended.exitCode);
         if (ended.stopCode !== undefined) e.set(stepPath(step, 'stopCode'), ended.stopCode);
         for (const [name, value] of Object.entries(ended.outputs)) e.set(['outputs', name], value);
+        for (const [name, sealed] of Object.entries(ended.securedOutputs ?? {}))
+          e.set(['securedOutputs', name], sealed);
       }),
   };
 }

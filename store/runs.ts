@@ -71,7 +71,13 @@ export interface RunsRepository {
   recordTaskEnded(
     runId: string,
     step: number,
-    ended: { exitCode?: number; stopCode?: string; outputs: Readonly<Record<string, string>> },
+    ended: {
+      exitCode?: number;
+      stopCode?: string;
+      outputs: Readonly<Record<string, string>>;
+      /** Sealed values of the outputs that hold a secured value. */
+      securedOutputs?: Readonly<Record<string, string>>;
+    },
   ): Promise<RunRecord>;
 
   /** RUNNING → PAUSED waiting for an approval; or, already paused at that step, a fresh token. */

@@ -18,6 +18,7 @@ import {
 } from './repositories';
 import { createRunsRepository, type RunsRepository } from './runs';
 import type { TableNames } from './tables';
+import { createVariablesRepository, type VariablesRepository } from './variables';
 
 export interface Store {
   readonly runs: RunsRepository;
@@ -27,6 +28,7 @@ export interface Store {
   readonly audit: AuditRepository;
   readonly plans: PlansRepository;
   readonly deliveries: DeliveriesRepository;
+  readonly variables: VariablesRepository;
 }
 
 interface StoreOptions {
@@ -44,6 +46,7 @@ export function createStore({ client, tables, clock }: StoreOptions): Store {
     audit: createAuditRepository(client, tables.repositories),
     plans: createPlansRepository(client, tables.plans, clock),
     deliveries: createDeliveriesRepository(client, tables.deliveries, clock),
+    variables: createVariablesRepository(client, tables.repositories),
   };
 }
 

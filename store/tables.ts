@@ -34,7 +34,10 @@ export const TABLES = {
     name: 'locks',
     partitionKey: { name: 'lockKey', type: 'S' },
   },
-  /** Per repository: `settings`, `counter` (build numbers), `audit#<time>#<id>` entries. */
+  /**
+   * Per repository: `settings`, `counter` (build numbers), `audit#<time>#<id>` entries,
+   * `variable#<scope>#<name>` variables and `environments` (store/variables.ts).
+   */
   repositories: {
     name: 'repositories',
     partitionKey: { name: 'repository', type: 'S' },

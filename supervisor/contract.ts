@@ -44,6 +44,9 @@ export const SUPERVISOR_ENV = {
   shell: 'FINALE_SHELL',
 } as const;
 
+/** The variable that hands a local step's masking process its values (JSON): never its arguments. */
+export const MASK_VALUES_ENV = 'FINALE_MASK_VALUES';
+
 /** Files the supervisor writes under FINALE_DIR. */
 export const SUPERVISOR_FILES = {
   /** One line: `outcome=<StepOutcome> exit=<script exit code> stop=<none|graceful|immediate|timeout>`. */

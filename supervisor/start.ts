@@ -3,12 +3,14 @@
 // this only writes the rendered files, sets the contract's environment and reads the results.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type Containment, childOf } from './containment';
 import {
+  MASK_VALUES_ENV,
   outcomeOfExitCode,
   parseOutputVariables,
   parseSupervisorStatus,
@@ -19,10 +21,14 @@ import {
   SUPERVISOR_FILES,
   type SupervisorStatus,
 } from './contract';
+import type { SecuredValue } from './masking';
 import { renderStep } from './render';
 
 /** supervisor.sh, found both from source (supervisor/) and from the bundle (dist/). */
 export const SUPERVISOR_PATH = fileURLToPath(new URL('../supervisor/supervisor.sh', import.meta.url));
+
+/** The masking process (supervisor/mask-main.ts, bundled beside the CLI as dist/mask.js). */
+export const MASK_PATH = fileURLToPath(new URL('../dist/mask.js', import.meta.url));
 
 /** The rendered files startSupervisor writes into FINALE_DIR. */
 export const SCRIPT_FILES = { script: 'script.sh', afterScript: 'after-script.sh' } as const;
@@ -54,6 +60,11 @@ export interface SupervisorOptions {
   readonly interpreter?: readonly string[];
   /** stdout and stderr: piped (read them from the result), a file descriptor, inherited or ignored. */
   readonly output?: 'pipe' | 'inherit' | 'ignore' | number;
+  /**
+   * Secured values to mask in the output (a file descriptor only): a masking process of its own
+   * stands between the supervisor and `output`, so the bytes reach the file already masked.
+   */
+  readonly mask?: readonly SecuredValue[];
   /** Start the supervisor as PID 1 of a PID namespace of its own (containment.ts); default: not. */
   readonly contain?: Containment | null;
   /** Aborted before the process starts (files are written first): it does not start, and this throws. */
@@ -113,6 +124,21 @@ export function supervisorEnvironment(
   return env;
 }
 
+/** The masking process for a step with secured values, writing to its log; none otherwise. */
+function startMasker(options: SupervisorOptions): ChildProcess | undefined {
+  if (!options.mask?.length) return undefined;
+  if (typeof options.output !== 'number') {
+    throw new Error('masking needs the output to be a file descriptor: a pipe would hand out unmasked bytes');
+  }
+  // Detached, like the supervisor: it must outlive the engine that started it. Its environment holds
+  // only the values and PATH, so no process listing takes it for one of the step's (no FINALE_DIR).
+  return spawn(process.execPath, [MASK_PATH], {
+    env: { PATH: process.env.PATH ?? '', [MASK_VALUES_ENV]: JSON.stringify(options.mask) },
+    detached: true,
+    stdio: ['pipe', options.output, options.output],
+  });
+}
+
 function inheritedEnvironment(): NodeJS.ProcessEnv {
   // Settings of an outer supervisor (or a test's) must not leak into this one.
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FINALE_')));
@@ -156,8 +182,9 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     ...supervisorEnvironment({ ...options, hasAfterScript: rendered.afterScript !== null }),
   };
   const [command, ...args] = [...(options.contain?.prefix ?? []), ...(options.interpreter ?? ['/bin/sh'])];
-  const output = options.output ?? 'pipe';
   options.signal?.throwIfAborted();
+  const masker = startMasker(options);
+  const output = masker?.stdin ?? options.output ?? 'pipe';
   // Detached: the supervisor leads its own process group and session, so a terminal's Ctrl+C
   // reaches it only through stop(), and no controlling tty tempts bash's job control.
   const child = spawn(command ?? '/bin/sh', [...args, SUPERVISOR_PATH], {
@@ -166,6 +193,10 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     detached: true,
     stdio: ['ignore', output, output],
   });
+  // Only the step's processes hold the pipe now: the masker ends when the last of them has exited.
+  masker?.stdin?.destroy();
+  const maskerDone = masker ? once(masker, 'exit').then(() => undefined) : Promise.resolve();
+  masker?.unref();
   let gone = false;
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -182,7 +213,11 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     const exit = await collectExit(child, dir, ended, Boolean(options.contain));
     throw new Error(`could not start ${command}: supervisor exited with ${exit.code}`);
   }
-  const exited = collectExit(child, dir, ended, Boolean(options.contain));
+  // The log is whole only once the masker has written its last bytes.
+  const exited = collectExit(child, dir, ended, Boolean(options.contain)).then(async (exit) => {
+    await maskerDone;
+    return exit;
+  });
   const contained = Boolean(options.contain);
 
   const supervisorPid = async (): Promise<number | undefined> => {

@@ -19,6 +19,8 @@ export default function setup(): () => void {
   const scratch = mkdtempSync(join(tmpdir(), 'finale-tests-'));
   const previous = process.env.TMPDIR;
   process.env.TMPDIR = scratch;
+  // The local vault's key file (and any other user configuration) stays in there too.
+  process.env.XDG_CONFIG_HOME = join(scratch, 'config');
   return () => {
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;

@@ -13,6 +13,7 @@ import { register as show } from './show';
 import { register as stop } from './stop';
 import { register as synth } from './synth';
 import { register as validate } from './validate';
+import { register as variables } from './variables';
 import { register as verify } from './verify';
 
 /** Each command module exports one `register` function; the order here is the order in --help. */
@@ -25,6 +26,7 @@ export const commands: readonly ((program: Command) => void)[] = [
   logs,
   locks,
   settings,
+  variables,
   serve,
   validate,
   pipelines,

@@ -103,3 +103,18 @@ export type Selection =
 export function stepsOf(items: readonly PipelineItem[]): Step[] {
   return items.flatMap((item) => (item.kind === 'parallel' || item.kind === 'stage' ? item.steps : [item]));
 }
+
+/** The deployment environments a file's pipelines name: steps' and stages' `deployment`, steps' `environment`. */
+export function deploymentEnvironments(file: PipelineFile): string[] {
+  const names = new Set<string>();
+  for (const pipeline of file.pipelines) {
+    for (const item of pipeline.items) {
+      if (item.kind === 'stage' && item.deployment) names.add(item.deployment);
+    }
+    for (const step of stepsOf(pipeline.items)) {
+      if (step.deployment) names.add(step.deployment);
+      if (step.environment) names.add(step.environment);
+    }
+  }
+  return [...names].sort();
+}

@@ -2,8 +2,11 @@
 // plus a harness wiring the core to a real dynalite and the recording fakes.
 
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type CoreDeps, createPlanSource } from '../../core/deps';
 import { createRun } from '../../core/runs';
+import { localVault } from '../../local/vault';
 import type { LockSpec, Plan, StepSpec } from '../../statemachine/compiler/plan';
 import type { RunRecord } from '../../store/records';
 import type { Caller } from '../../vocabulary/contract';
@@ -91,9 +94,11 @@ export function useCoreHarness(): Harness {
   let orchestrator = new FakeOrchestrator();
   let tasks = new FakeTasks({ get: (runId) => db.store.runs.get(runId) });
   let plans: CoreDeps['plans'] | undefined;
+  // The real local vault, its key made on first use under this run's temporary directory.
+  const vault = localVault(join(tmpdir(), `finale-core-${randomUUID()}`, 'variables.key'));
   const deps = (): CoreDeps => {
     plans ??= createPlanSource(db.store);
-    return { store: db.store, orchestrator, tasks, clock, plans };
+    return { store: db.store, orchestrator, tasks, clock, plans, vault };
   };
   return {
     db,
