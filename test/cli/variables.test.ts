@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Sandbox, sandbox } from '../local/harness';
-import { BIN, finale, type Result, stopServer } from './support';
+import { markerLines, type Sandbox, sandbox, until } from '../local/harness';
+import { BIN, finale, launch, type Result, serverInfo, stopServer } from './support';
 
 const SECRET = 'tok-Q7x9Vw2mZk';
 const roots: string[] = [];
@@ -86,7 +86,10 @@ describe('finale variables', () => {
   it('keeps a secured value write-only and out of every log and file of a run', async () => {
     const box = repo(PIPELINE);
     const set = await withInput(['variables', 'set', 'TOKEN', '--secured'], box.root, `${SECRET}\n`);
-    expect(set).toMatchObject({ code: 0, stdout: 'Set repository variable TOKEN (secured: it will not be shown again).\n' });
+    expect(set).toMatchObject({
+      code: 0,
+      stdout: 'Set repository variable TOKEN (secured: it will not be shown again).\n',
+    });
     for (const [args, value] of [
       [['variables', 'set', 'REPO_ONLY', 'repo-value'], ''],
       [['variables', 'set', 'API_URL', 'https://repo'], ''],
@@ -137,7 +140,9 @@ describe('finale variables', () => {
     expect(run.stdout).toContain(
       'Build | vars repo=repo-value api=https://repo override=given shell=shell-value finale=removed\n',
     );
-    expect(run.stdout).toContain('Deploy | deploy repo=repo-value api=https://staging override=given auth=$AUTH\n');
+    expect(run.stdout).toContain(
+      'Deploy | deploy repo=repo-value api=https://staging override=given auth=$AUTH\n',
+    );
     expect(run.stdout).toContain('Deploy | the output variable arrived whole\n');
     expect(run.stdout).not.toContain(SECRET);
 
@@ -155,20 +160,32 @@ describe('finale variables', () => {
   it('refuses bad input with a clear error, stores nothing and echoes no secured value', async () => {
     const box = repo(PIPELINE);
     const cases: [readonly string[], string, string][] = [
-      [['variables', 'set', '9LIVES', 'x'], '', 'finale: Invalid variable name "9LIVES": it starts with a digit\n'],
+      [
+        ['variables', 'set', '9LIVES', 'x'],
+        '',
+        'finale: Invalid variable name "9LIVES": it starts with a digit\n',
+      ],
       [['variables', 'set', 'EMPTY'], '\n', 'finale: Variable EMPTY has an empty value\n'],
-      [['variables', 'set', 'BIG'], 'x'.repeat(5000), 'finale: Variable BIG is 5000 bytes; a value holds at most 4096 bytes\n'],
+      [
+        ['variables', 'set', 'BIG'],
+        'x'.repeat(5000),
+        'finale: Variable BIG is 5000 bytes; a value holds at most 4096 bytes\n',
+      ],
       [
         ['variables', 'set', 'API_URL', 'x', '--deployment', 'prod'],
         '',
-        "finale: Unknown deployment environment \"prod\": the pipelines name staging (an environment is one a step's `deployment:` names)\n",
+        'finale: Unknown deployment environment "prod": the pipelines name staging (an environment is one a step\'s `deployment:` names)\n',
       ],
       [
         ['variables', 'set', 'TOKEN', SECRET, '--secured'],
         '',
         'finale: a secured value is never taken from the command line (it would stay in your shell history); pipe it in: printf %s "$VALUE" | finale variables set TOKEN --secured\n',
       ],
-      [['variables', 'set', 'BITBUCKET_COMMIT', 'x'], '', expect.stringContaining('are reserved') as unknown as string],
+      [
+        ['variables', 'set', 'BITBUCKET_COMMIT', 'x'],
+        '',
+        expect.stringContaining('are reserved') as unknown as string,
+      ],
     ];
     for (const [args, input, message] of cases) {
       const result = await withInput(args, box.root, input);
@@ -189,11 +206,46 @@ describe('finale variables', () => {
     expect((await finale(['variables', 'unset', 'TOKEN'], box.root)).code).toBe(4);
   });
 
-  it("keeps the key apart from the database, readable by the user only", async () => {
+  it('keeps the key apart from the database, readable by the user only', async () => {
     const box = repo(PIPELINE);
     const keyFile = join(box.root, '..', `${box.root.split('/').pop()}.key`);
-    expect((await withInput(['variables', 'set', 'TOKEN', '--secured'], box.root, SECRET, { FINALE_KEY_FILE: keyFile })).code).toBe(0);
+    expect(
+      (
+        await withInput(['variables', 'set', 'TOKEN', '--secured'], box.root, SECRET, {
+          FINALE_KEY_FILE: keyFile,
+        })
+      ).code,
+    ).toBe(0);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(filesHolding(join(box.root, '.finale'), readFileSync(keyFile, 'utf8').trim())).toEqual([]);
+  });
+
+  it('kill -9 of the server mid-step: the step goes on printing, its log stays masked to the end', async () => {
+    const box = repo(`pipelines:
+  default:
+    - step:
+        name: Deploy
+        script:
+          - sh -c 'trap "echo \\"cleaning up with $TOKEN\\"; exit 1" TERM; echo started >> "$MARKERS/order"; while :; do echo "still $TOKEN"; sleep 0.05; done'
+        after-script:
+          - echo "after $TOKEN"
+    - final:
+        name: Cleanup
+        script:
+          - echo "final $TOKEN"
+`);
+    expect((await withInput(['variables', 'set', 'TOKEN', '--secured'], box.root, SECRET)).code).toBe(0);
+    const client = launch(['run'], box.root, { MARKERS: box.markers });
+    await until('the step started', async () => markerLines(box, 'order').includes('started'), 30_000);
+    process.kill(serverInfo(box.root).pid, 'SIGKILL');
+    const result = await client.result;
+    expect(result.stdout, result.stderr).toMatch(/Run #1 ERROR: The engine running it went away/);
+    const logs = (await finale(['logs', '1'], box.root)).stdout;
+    expect(logs).toContain('still $TOKEN');
+    expect(logs).toContain('cleaning up with $TOKEN');
+    expect(logs).toContain('after $TOKEN');
+    expect(logs).toContain('final $TOKEN');
+    await stopServer(box.root);
+    expect(filesHolding(join(box.root, '.finale'), SECRET)).toEqual([]);
   });
 });

@@ -55,7 +55,12 @@ describe('repository and deployment variables', () => {
   it('stores a secured value only sealed, and never shows it again', async () => {
     const repository = h.repository();
     const shown = await set(repository, 'NPM_TOKEN', SECRET, { secured: true });
-    expect(shown).toEqual({ name: 'NPM_TOKEN', secured: true, updatedAt: h.clock.now(), updatedBy: alice.user });
+    expect(shown).toEqual({
+      name: 'NPM_TOKEN',
+      secured: true,
+      updatedAt: h.clock.now(),
+      updatedBy: alice.user,
+    });
     await set(repository, 'DEBUG', 'on');
     expect(await listVariables({ repository }, h.deps)).toEqual([
       { name: 'DEBUG', secured: false, value: 'on', updatedAt: h.clock.now(), updatedBy: alice.user },
@@ -105,7 +110,10 @@ describe('repository and deployment variables', () => {
     const cases: [Promise<unknown>, string][] = [
       [set(repository, '2FA', 'x'), 'Invalid variable name "2FA": it starts with a digit'],
       [set(repository, 'EMPTY', ''), 'Variable EMPTY has an empty value'],
-      [set(repository, 'BIG', 'x'.repeat(4097)), 'Variable BIG is 4097 bytes; a value holds at most 4096 bytes'],
+      [
+        set(repository, 'BIG', 'x'.repeat(4097)),
+        'Variable BIG is 4097 bytes; a value holds at most 4096 bytes',
+      ],
       [
         set(repository, 'API_URL', 'x', { deployment: 'prod' }),
         'Unknown deployment environment "prod": the pipelines name production, staging (an environment is one a step\'s `deployment:` names)',
@@ -136,9 +144,9 @@ describe('repository and deployment variables', () => {
       { name: 'test', variables: 0 },
     ]);
     expect(await listVariables({ repository, deployment: 'production' }, h.deps)).toEqual([]);
-    expect((await listVariables({ repository, deployment: 'staging' }, h.deps)).map((v) => v.deployment)).toEqual([
-      'staging',
-    ]);
+    expect(
+      (await listVariables({ repository, deployment: 'staging' }, h.deps)).map((v) => v.deployment),
+    ).toEqual(['staging']);
   });
 
   it('gives a step its variables by precedence, secured ones by reference only', async () => {
@@ -149,7 +157,11 @@ describe('repository and deployment variables', () => {
     await set(repository, 'TOKEN', SECRET, { secured: true });
     await set(repository, 'CUSTOM', 'stored');
     const run = { repository, variables: { CUSTOM: 'given' } };
-    const deploying = await storedVariablesFor(run, { environment: { BITBUCKET_DEPLOYMENT_ENVIRONMENT: 'staging' } }, h.deps);
+    const deploying = await storedVariablesFor(
+      run,
+      { environment: { BITBUCKET_DEPLOYMENT_ENVIRONMENT: 'staging' } },
+      h.deps,
+    );
     expect(deploying.plain).toEqual({ API_URL: 'https://staging' });
     expect(deploying.secured.map((s) => s.name)).toEqual(['TOKEN']);
     expect(deploying.secured[0]!.reference).not.toContain(SECRET);

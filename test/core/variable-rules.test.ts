@@ -36,8 +36,14 @@ describe('variable names', () => {
       'BITBUCKET_BRANCH',
       "Invalid variable name BITBUCKET_BRANCH: names starting with BITBUCKET_ are reserved (Bitbucket's default variables cannot be overridden)",
     ],
-    ['FINALE_DIR', "Invalid variable name FINALE_DIR: names starting with FINALE_ are reserved (Finale's own settings)"],
-    ['CI', "Invalid variable name CI: CI is a default variable (Bitbucket's default variables cannot be overridden)"],
+    [
+      'FINALE_DIR',
+      "Invalid variable name FINALE_DIR: names starting with FINALE_ are reserved (Finale's own settings)",
+    ],
+    [
+      'CI',
+      "Invalid variable name CI: CI is a default variable (Bitbucket's default variables cannot be overridden)",
+    ],
   ])('refuses %j, naming it', (name, message) => {
     const error = refusal(() => checkVariableName(name));
     expect(error.message).toBe(message);
@@ -55,7 +61,9 @@ describe('variable values', () => {
 
   it('refuses empty values, NUL bytes and secured values too short to mask', () => {
     expect(refusal(() => checkVariableValue('K', '', false)).message).toBe('Variable K has an empty value');
-    expect(refusal(() => checkVariableValue('K', 'a\0b', false)).message).toBe('Variable K contains a NUL byte');
+    expect(refusal(() => checkVariableValue('K', 'a\0b', false)).message).toBe(
+      'Variable K contains a NUL byte',
+    );
     expect(refusal(() => checkVariableValue('PIN', '123', true)).message).toBe(
       'Secured variable PIN is shorter than 4 characters: it could not be masked without hiding unrelated output',
     );
