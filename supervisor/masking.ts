@@ -47,44 +47,44 @@ export class Masker {
     if (this.needles.length === 0) return chunk;
     const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     const parts: Buffer[] = [];
+    // Where a value that may still complete could start, earliest first: a match is final only if
+    // it starts before the first of these at or after it (of two values at one place the longer
+    // wins, so a shorter one there must wait too). Computed once per chunk, as is each value's next
+    // position: a log with a secret on every line costs linear time, not matches × chunk size.
+    const tails = final ? [] : this.tailStarts(data);
+    const next = this.needles.map((needle) => data.indexOf(needle.bytes));
+    let tail = 0;
     let from = 0;
     for (;;) {
-      // A value that may still complete starts here; a match is final only if it starts earlier
-      // (of two values at one place the longer wins, so a shorter one there must wait too).
-      const waiting = final ? data.length : this.incompleteFrom(data, from);
-      const found = this.firstMatch(data, from);
-      if (!found || found.at >= waiting) {
+      while (tail < tails.length && tails[tail]! < from) tail++;
+      const waiting = tail < tails.length ? tails[tail]! : data.length;
+      let best = -1;
+      for (let i = 0; i < this.needles.length; i++) {
+        if (next[i]! !== -1 && next[i]! < from) next[i] = data.indexOf(this.needles[i]!.bytes, from);
+        // Needles are longest first: on a tie the earlier (longer) one stays.
+        if (next[i]! !== -1 && (best === -1 || next[i]! < next[best]!)) best = i;
+      }
+      if (best === -1 || next[best]! >= waiting) {
         parts.push(data.subarray(from, waiting));
         this.pending = Buffer.from(data.subarray(waiting));
         return Buffer.concat(parts);
       }
-      parts.push(data.subarray(from, found.at), found.needle.replacement);
-      from = found.at + found.needle.bytes.length;
+      const needle = this.needles[best]!;
+      const at = next[best]!;
+      parts.push(data.subarray(from, at), needle.replacement);
+      from = at + needle.bytes.length;
     }
   }
 
-  /** The earliest whole value at or after `from`, the longest of those that start there. */
-  private firstMatch(data: Buffer, from: number): { at: number; needle: Needle } | undefined {
-    let found: { at: number; needle: Needle } | undefined;
-    for (const needle of this.needles) {
-      const at = data.indexOf(needle.bytes, from);
-      if (at !== -1 && (!found || at < found.at)) found = { at, needle };
-    }
-    return found;
-  }
-
-  /** Where the earliest tail of `data` (from `from` on) begins that is the start of a longer value. */
-  private incompleteFrom(data: Buffer, from: number): number {
-    let earliest = data.length;
+  /** Every position where a tail of `data` is the start (not the whole) of a value, ascending. */
+  private tailStarts(data: Buffer): number[] {
+    const starts: number[] = [];
     for (const { bytes } of this.needles) {
-      for (let k = Math.min(bytes.length - 1, data.length - from); data.length - k < earliest; k--) {
-        if (data.subarray(data.length - k).equals(bytes.subarray(0, k))) {
-          earliest = data.length - k;
-          break;
-        }
+      for (let k = Math.min(bytes.length - 1, data.length); k > 0; k--) {
+        if (data.subarray(data.length - k).equals(bytes.subarray(0, k))) starts.push(data.length - k);
       }
     }
-    return earliest;
+    return starts.sort((a, b) => a - b);
   }
 }
 
