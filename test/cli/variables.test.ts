@@ -248,4 +248,35 @@ describe('finale variables', () => {
     await stopServer(box.root);
     expect(filesHolding(join(box.root, '.finale'), SECRET)).toEqual([]);
   });
+
+  it('asks for a secured value at a terminal without echoing it', async () => {
+    const box = repo(`pipelines:
+  default:
+    - step:
+        name: Check
+        script:
+          - test "$TYPED" = "$EXPECTED" && echo "arrived as $TYPED"
+`);
+    // util-linux's script gives the CLI a pseudo-terminal; what it records is what the user would see.
+    const child = spawn(
+      'script',
+      ['-q', '-e', '-c', `${process.execPath} ${BIN} variables set TYPED --secured`, '/dev/null'],
+      { cwd: box.root, env: { ...process.env, NO_COLOR: '1', FINALE_USER: 'alice@example.com' } },
+    );
+    let screen = '';
+    child.stdout.on('data', (chunk) => {
+      screen += chunk;
+    });
+    await until('the prompt', async () => screen.includes('Value of TYPED (not shown): '));
+    child.stdin.write(`${SECRET}\r`);
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(screen).toContain('Set repository variable TYPED (secured: it will not be shown again).');
+    expect(screen).not.toContain(SECRET);
+    // The value to compare with comes from the caller's environment: written in the YAML, it would be
+    // in the plan and the rendered script, as any text of the pipeline file is.
+    const run = await finale(['run'], box.root, { EXPECTED: SECRET });
+    expect(run.stdout).toContain('Check | arrived as $TYPED\n');
+    expect(filesHolding(join(box.root, '.finale'), SECRET)).toEqual([]);
+  });
 });
