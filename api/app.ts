@@ -12,7 +12,7 @@ import type { RunRecord } from '../store/records';
 import type { Caller, StopMode } from '../vocabulary/contract';
 import { UsageError } from '../vocabulary/errors';
 import { errorResponse } from './errors';
-import { startedRunView, type Views } from './views';
+import { runView, startedRunView, type Views } from './views';
 
 export interface ApiDeps {
   readonly core: Core;
@@ -125,10 +125,10 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new UsageError('limit: 1 to 200');
     const cursor = c.req.query('cursor');
     const page = await core.listRuns(repositoryOf(c), { limit, ...(cursor ? { cursor } : {}) });
-    return c.json(page satisfies Views['runs']);
+    return c.json({ ...page, items: page.items.map(runView) } satisfies Views['runs']);
   });
 
-  app.get('/runs/:run', async (c) => c.json({ run: await findRun(c) } satisfies Views['run']));
+  app.get('/runs/:run', async (c) => c.json({ run: runView(await findRun(c)) } satisfies Views['run']));
 
   app.get('/runs/:run/steps/:step/log', async (c) => {
     const run = await findRun(c);

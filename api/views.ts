@@ -7,10 +7,22 @@ import type { RunRecord } from '../store/records';
 
 type Answer<K extends keyof Core> = Awaited<ReturnType<Core[K]>>;
 
+/** What every answer shows of a sealed output variable: that it exists, not even its ciphertext. */
+export const SECURED_SHOWN = '(secured)';
+
+/** A run as the API shows it: a secured output variable by name only. */
+export function runView(run: RunRecord): RunRecord {
+  if (!run.securedOutputs || Object.keys(run.securedOutputs).length === 0) return run;
+  return {
+    ...run,
+    securedOutputs: Object.fromEntries(Object.keys(run.securedOutputs).map((name) => [name, SECURED_SHOWN])),
+  };
+}
+
 /** What POST /runs answers: the run, why it was chosen, and the steps it will run. */
 export function startedRunView(started: Awaited<ReturnType<RunStarter['start']>>) {
   return {
-    run: started.run,
+    run: runView(started.run),
     reason: started.reason,
     warnings: started.warnings,
     /** What the engine says about how it runs the steps (e.g. that it cannot contain them). */
