@@ -7,11 +7,16 @@
 // — `immediate` for an immediate stop, which the supervisor reads within a second, `stop` otherwise,
 // which it also takes as a graceful request — so the stop holds whatever order ECS signals in. The
 // containers share no PID namespace: the agent learns that the step container ended from ECS (metadata.ts).
+//
+// All along it writes the step's output to its own log with the secured values masked (output.ts),
+// and reports which output variables hold one of them, so the core keeps those sealed.
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { taskStopMode } from '../core/stop';
 import type { TaskEnd } from '../core/task-hooks';
+import { securedOutputNames } from '../core/variable-rules';
 import type { Store } from '../store/store';
 import {
   exitCodeOfStatus,
@@ -21,8 +26,10 @@ import {
   SUPERVISOR_FILES,
   type SupervisorStatus,
 } from '../supervisor/contract';
+import type { SecuredValue } from '../supervisor/masking';
 import { type ArtifactStore, artifactKey } from './artifacts';
 import type { ContainerWatch } from './metadata';
+import { followOutput } from './output';
 import type { AgentPaths } from './paths';
 import { loadStep, type TaskIdentity } from './task';
 
@@ -33,6 +40,10 @@ interface AgentDeps {
   readonly taskEnded: (runId: string, step: number, end: TaskEnd) => Promise<unknown>;
   readonly artifacts: ArtifactStore;
   readonly log: (line: string) => void;
+  /** Where the step's output goes, masked: the agent's stdout, its awslogs stream. */
+  readonly output: Writable;
+  /** The values to mask: the step's secured variables and the run's secured output variables. */
+  readonly secured: () => Promise<readonly SecuredValue[]>;
   /** The step container's state (ECS's task metadata). */
   readonly stepContainer: ContainerWatch;
   /** @default 250 */
@@ -102,8 +113,13 @@ export function runAgent(deps: AgentDeps): AgentHandle {
     }
   };
 
+  const secured = deps.secured();
+  const output = followOutput({ path: paths.output, secured, sink: deps.output, log, pollMs });
+
   const done = (async () => {
-    const ending = await waitForEnd();
+    // Without the values to mask nothing of the step may be shown: that ends the agent at once.
+    const ending = await Promise.race([waitForEnd(), output.failed]);
+    await output.finish();
     if (ending.kind === 'failed') {
       log(`finale: ${ending.why}`);
       await deps
@@ -115,7 +131,12 @@ export function runAgent(deps: AgentDeps): AgentHandle {
     const outputs = parseOutputVariables(
       (await readText(join(paths.dir, SUPERVISOR_FILES.outputVariables))) ?? '',
     );
-    await deps.taskEnded(deps.task.runId, deps.task.step, { exitCode: status.exitCode, outputs });
+    const values = (await secured).map((secret) => secret.value);
+    await deps.taskEnded(deps.task.runId, deps.task.step, {
+      exitCode: status.exitCode,
+      outputs,
+      secured: securedOutputNames(outputs, values),
+    });
     const { spec } = await loadStep(deps.task, deps.store);
     const uploaded = await deps.artifacts.upload(
       artifactKey(deps.task.runId, deps.task.step),

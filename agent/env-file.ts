@@ -1,6 +1,11 @@
 // The files that start the step in the user's image: the env file (Bitbucket's variables and the
 // supervisor's settings) and start.sh, the step container's command, which loads the env file and
 // execs supervisor.sh: PID 1 of the container, which contains the step.
+//
+// start.sh first sends its own stdout and stderr — and so the supervisor's, and everything the step
+// starts — to a file on the task's volume instead of the container's awslogs stream: the agent reads
+// it and writes it to CloudWatch with the secured values masked (agent/output.ts). A file rather than
+// a pipe, so that a slow log never holds up the step and an agent that is gone never kills it.
 
 import { fargateGraceOf } from '../aws/task-definitions';
 import type { StepSpec } from '../statemachine/compiler/plan';
@@ -40,6 +45,7 @@ export function renderStartScript(paths: AgentPaths): string {
   return [
     '#!/bin/sh',
     "# Written by Finale (prepare): the step container's command.",
+    `exec >>${shellQuote(paths.output)} 2>&1`,
     'set -a',
     `. ${shellQuote(paths.env)}`,
     'set +a',

@@ -18,6 +18,8 @@ export interface AgentPaths {
   readonly cancel: string;
   /** Written by prepare when it could not prepare the step: the agent ends the task with it. */
   readonly prepareError: string;
+  /** The step's output (the supervisor's stdout and stderr), which the agent masks into its log. */
+  readonly output: string;
 }
 
 export function agentPaths(env: NodeJS.ProcessEnv = process.env): AgentPaths {
@@ -32,5 +34,6 @@ export function agentPaths(env: NodeJS.ProcessEnv = process.env): AgentPaths {
     supervisor: join(dir, 'supervisor.sh'),
     cancel: join(dir, 'cancel'),
     prepareError: join(dir, 'prepare.error'),
+    output: join(dir, 'output'),
   };
 }

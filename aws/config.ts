@@ -35,8 +35,13 @@ export const LAMBDA_ENV = {
   artifactsBucket: 'FINALE_ARTIFACTS_BUCKET',
   /** Image of Finale's own prepare/agent containers. */
   agentImage: 'FINALE_AGENT_IMAGE',
-  /** Names of everything Finale creates at run time start with this (state machines, task families). */
+  /**
+   * Names of everything Finale creates at run time start with this (state machines, task families,
+   * the SSM parameters of secured variables).
+   */
   resourcePrefix: 'FINALE_RESOURCE_PREFIX',
+  /** KMS key of secured variables (their SSM parameters) and of secured output variables (aws/vault.ts). */
+  variablesKeyArn: 'FINALE_VARIABLES_KEY_ARN',
 } as const;
 
 export interface LambdaConfig {
@@ -55,6 +60,7 @@ export interface LambdaConfig {
   readonly artifactsBucket: string;
   readonly agentImage: string;
   readonly resourcePrefix: string;
+  readonly variablesKeyArn: string;
 }
 
 /** Reads only the variables a handler needs; a missing one is a deployment error, named. */

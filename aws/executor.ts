@@ -1,10 +1,16 @@
 // The core's Executor on AWS: the task definitions the plan needs, the state machine version of its
 // definition, and one execution named after the run id (StartExecution is idempotent per name and
 // input, so a retried start does not run the pipeline twice).
+//
+// Which secured variables each step receives is decided here, when the run starts: they are part of
+// its task definition (by reference), never of the execution input or a RunTask override. ECS reads
+// their values when each task starts, so a value set meanwhile is the one a step gets; plain ones are
+// read by the step's prepare container.
 
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { StepStoredVariables } from '../core/repository-variables';
 import type { Executor } from '../core/start';
-import type { ExecutionInput, Plan } from '../statemachine/compiler/plan';
+import type { ExecutionInput, Plan, StepSpec } from '../statemachine/compiler/plan';
 import type { RunRecord } from '../store/records';
 import type { Store } from '../store/store';
 
@@ -45,7 +51,14 @@ interface AwsExecutorDeps {
   readonly sfn: SFNClient;
   readonly store: Pick<Store, 'runs'>;
   readonly environment: ExecutionEnvironment;
-  readonly taskDefinitions: { forPlan(steps: Plan['steps']): Promise<Record<string, string>> };
+  readonly taskDefinitions: {
+    forPlan(
+      steps: Plan['steps'],
+      securedOf: (spec: StepSpec) => Promise<StepStoredVariables['secured']>,
+    ): Promise<Record<string, string>>;
+  };
+  /** The stored variables one step of the run receives (core's storedVariablesFor). */
+  readonly storedVariables: (run: RunRecord, spec: StepSpec) => Promise<StepStoredVariables>;
   readonly stateMachines: {
     version(repository: string, pipeline: string, definition: Plan['definition']): Promise<string>;
   };
@@ -55,7 +68,10 @@ export function awsExecutor(deps: AwsExecutorDeps): Executor {
   return {
     async start(run, plan) {
       const [taskDefinitions, version] = await Promise.all([
-        deps.taskDefinitions.forPlan(plan.steps),
+        deps.taskDefinitions.forPlan(
+          plan.steps,
+          async (spec) => (await deps.storedVariables(run, spec)).secured,
+        ),
         deps.stateMachines.version(run.repository, plan.pipeline, plan.definition),
       ]);
       const input = executionInput(run, plan, deps.environment, taskDefinitions);

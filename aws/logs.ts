@@ -1,6 +1,10 @@
 // The API's LogReader on CloudWatch Logs: a step's log is its task's `prepare` stream (clone,
-// artifacts) followed by its `step` stream (the script), both written by awslogs in blocking mode.
-// The offset is the number of log events already read across the two streams.
+// artifacts) followed by its `agent` stream, both written by awslogs in blocking mode. The agent's
+// stream holds the script's output, which the agent reads from a file on the task's volume and writes
+// with every secured value masked (agent/output.ts), then the agent's own lines (the step's result,
+// artifacts uploaded, what Finale tells the step). The `step` container's own stream is never read: the
+// script's output never goes there unmasked. The offset is the number of log events already read
+// across the two streams.
 
 import {
   type CloudWatchLogsClient,
@@ -50,7 +54,7 @@ export function cloudWatchLogReader(client: CloudWatchLogsClient, logGroup: stri
       const record = run.steps[String(step)];
       const ended = record !== undefined && stepHasEnded(record.status);
       if (!record?.taskId) return { text: '', next: offset, complete: ended, more: false };
-      const streams = [TASK_CONTAINERS.prepare, TASK_CONTAINERS.step].map((container) =>
+      const streams = [TASK_CONTAINERS.prepare, TASK_CONTAINERS.agent].map((container) =>
         logStreamOf(container, record.taskId!),
       );
       const read = await Promise.all(streams.map(readStream));

@@ -16,7 +16,7 @@ const MAX_STOP_REASON = 255;
 export function ecsTaskControl(options: {
   readonly client: ECSClient;
   readonly cluster: string;
-  /** Where the step containers' awslogs streams are: tell() writes into them. */
+  /** Where the step tasks' awslogs streams are: tell() writes into the agent's, the step's log. */
   readonly logs?: { readonly client: CloudWatchLogsClient; readonly group: string };
 }): TaskControl {
   return {
@@ -47,7 +47,7 @@ export function ecsTaskControl(options: {
       await options.logs.client.send(
         new PutLogEventsCommand({
           logGroupName: options.logs.group,
-          logStreamName: logStreamOf(TASK_CONTAINERS.step, taskId),
+          logStreamName: logStreamOf(TASK_CONTAINERS.agent, taskId),
           logEvents: [{ timestamp: Date.now(), message: `finale: ${message}` }],
         }),
       );

@@ -4,9 +4,11 @@
 //            script files and the env file, copies supervisor.sh into /finale.
 //   agent    Finale's image, the only essential container: it outlives the step, reports its end,
 //            uploads artifacts and exits with the supervisor's exit code, which decides the task.
-//   step     the user's image, not essential: /finale/start.sh runs supervisor.sh.
-// RunTask cannot override an image, so there is one definition per distinct image, size and user (stop
-// settings travel in the env file prepare writes); its family is named by the hash of its content, which makes registration idempotent.
+//   step     the user's image, not essential: /finale/start.sh runs supervisor.sh, its output going to
+//            a file on the shared volume that the agent masks on its way to CloudWatch.
+// RunTask cannot override an image, so there is one definition per distinct image, size, user and set
+// of secured variables (stop settings travel in the env file prepare writes); its family is named by
+// the hash of its content, which makes registration idempotent.
 
 import { createHash } from 'node:crypto';
 import {
@@ -16,10 +18,12 @@ import {
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
+import type { StepStoredVariables } from '../core/repository-variables';
 import type { StepSpec } from '../statemachine/compiler/plan';
 import { TASK_CONTAINERS } from '../statemachine/compiler/plan';
 import type { TableName, TableNames } from '../store/tables';
 import { LAMBDA_ENV } from './config';
+import { parameterArn } from './vault';
 
 /** Fargate's ceiling for a container's stopTimeout (seconds between SIGTERM and SIGKILL). */
 export const MAX_STOP_TIMEOUT = 120;
@@ -27,9 +31,21 @@ export const MAX_STOP_TIMEOUT = 120;
 /** Paths of the two task volumes, the same in every container. */
 export const TASK_PATHS = { finale: '/finale', workspace: '/workspace' } as const;
 
+/**
+ * The agent container receives each secured variable of the step again under this prefix, to mask it.
+ * Users cannot name a variable FINALE_… (checkVariableName), so these never meet a variable of theirs.
+ */
+export const MASK_ENV_PREFIX = 'FINALE_MASK_';
+
+/** A step's secured variables, by reference: the SSM parameter names the vault answered. */
+export type SecuredReferences = StepStoredVariables['secured'];
+
 export interface TaskDefinitionSettings {
   readonly prefix: string;
+  readonly partition: string;
   readonly region: string;
+  /** For the ARNs of the variables' parameters. */
+  readonly account: string;
   readonly agentImage: string;
   readonly taskRoleArn: string;
   readonly executionRoleArn: string;
@@ -38,6 +54,8 @@ export interface TaskDefinitionSettings {
   readonly tables: TableNames;
   readonly hostTokenSecretArn: string;
   readonly artifactsBucket: string;
+  /** The key the agent seals (and prepare opens) secured output variables with. */
+  readonly variablesKeyArn: string;
 }
 
 /**
@@ -85,12 +103,36 @@ export function logStreamOf(container: string, taskArn: string): string {
   return `${LOG_STREAM_PREFIX}/${container}/${taskArn.split('/').pop()}`;
 }
 
-/** The RegisterTaskDefinition request of a step; the family name is the hash of everything else. */
+/**
+ * ECS `secrets`: the execution role reads each parameter when the task starts and sets it in the
+ * container's environment. Only references are in the definition — never a value — and each refers
+ * to a parameter of the run's own repository (see infra/permissions.ts on why IAM cannot say so).
+ */
+function secretsOf(
+  secured: SecuredReferences,
+  settings: TaskDefinitionSettings,
+  prefix = '',
+): ContainerDefinition['secrets'] {
+  return [...secured]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map(({ name, reference }) => ({
+      name: `${prefix}${name}`,
+      valueFrom: parameterArn(settings, reference),
+    }));
+}
+
+/**
+ * The RegisterTaskDefinition request of a step with its secured variables; the family name is the
+ * hash of everything else, so a step with other secured variables gets a family of its own.
+ */
 export function taskDefinitionFor(
   spec: StepSpec,
   settings: TaskDefinitionSettings,
+  secured: SecuredReferences = [],
 ): RegisterTaskDefinitionCommandInput {
   const shape = stepShape(spec);
+  const withSecrets = (prefix?: string) =>
+    secured.length > 0 ? { secrets: secretsOf(secured, settings, prefix) } : {};
   const mountPoints = [
     { sourceVolume: 'finale', containerPath: TASK_PATHS.finale, readOnly: false },
     { sourceVolume: 'workspace', containerPath: TASK_PATHS.workspace, readOnly: false },
@@ -103,6 +145,8 @@ export function taskDefinitionFor(
     })),
     { name: LAMBDA_ENV.hostTokenSecretArn, value: settings.hostTokenSecretArn },
     { name: LAMBDA_ENV.artifactsBucket, value: settings.artifactsBucket },
+    { name: LAMBDA_ENV.variablesKeyArn, value: settings.variablesKeyArn },
+    { name: LAMBDA_ENV.resourcePrefix, value: settings.prefix },
   ];
   const logs = logConfiguration(settings);
   const containerDefinitions: ContainerDefinition[] = [
@@ -121,6 +165,7 @@ export function taskDefinitionFor(
       essential: true,
       command: ['agent'],
       environment: finaleEnvironment,
+      ...withSecrets(MASK_ENV_PREFIX),
       mountPoints,
       // The agent must outlive the step's stop: it reports the end and uploads artifacts.
       stopTimeout: MAX_STOP_TIMEOUT,
@@ -135,9 +180,12 @@ export function taskDefinitionFor(
       // Not on the agent: ECS stops containers in reverse dependency order, and the agent must get
       // its SIGTERM while the step still runs (to turn it into an immediate stop when asked).
       dependsOn: [{ containerName: TASK_CONTAINERS.prepare, condition: 'SUCCESS' }],
+      ...withSecrets(),
       mountPoints,
       stopTimeout: MAX_STOP_TIMEOUT,
       ...(shape.runAsUser !== undefined ? { user: String(shape.runAsUser) } : {}),
+      // start.sh sends the step's output to the agent through a file, so nothing of the script
+      // reaches this stream; it is kept for what fails before start.sh runs (an image without sh).
       logConfiguration: logs,
     },
   ];
@@ -158,7 +206,10 @@ export function taskDefinitionFor(
   return { family: `${settings.prefix}-step-${hash}`, ...body };
 }
 
-/** Registers the definitions a plan needs (once per family), keyed `s<index>` as the execution input wants. */
+/**
+ * Registers the definitions a plan needs (once per family), keyed `s<index>` as the execution input
+ * wants; `securedOf` answers each step's secured variables.
+ */
 export function createTaskDefinitions(client: ECSClient, settings: TaskDefinitionSettings) {
   // A family never changes content: once known, its ARN is good for the life of the container.
   const known = new Map<string, Promise<string>>();
@@ -188,11 +239,20 @@ export function createTaskDefinitions(client: ECSClient, settings: TaskDefinitio
   };
 
   return {
-    async forPlan(steps: readonly StepSpec[]): Promise<Record<string, string>> {
+    async forPlan(
+      steps: readonly StepSpec[],
+      securedOf: (spec: StepSpec) => Promise<SecuredReferences>,
+    ): Promise<Record<string, string>> {
       const entries = await Promise.all(
         steps
           .filter((spec) => !spec.skipped)
-          .map(async (spec) => [`s${spec.index}`, await ensure(taskDefinitionFor(spec, settings))] as const),
+          .map(
+            async (spec) =>
+              [
+                `s${spec.index}`,
+                await ensure(taskDefinitionFor(spec, settings, await securedOf(spec))),
+              ] as const,
+          ),
       );
       return Object.fromEntries(entries);
     },

@@ -31,6 +31,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'DELETE', path: '/locks/{key}' },
   { method: 'GET', path: '/settings' },
   { method: 'PUT', path: '/settings' },
+  // The value of PUT /variables/{name} is in the body, never the path: access logs keep no secret.
+  { method: 'GET', path: '/variables' },
+  { method: 'PUT', path: '/variables/{name}' },
+  { method: 'DELETE', path: '/variables/{name}' },
+  { method: 'GET', path: '/environments' },
 ];
 
 export interface ApiThrottle {

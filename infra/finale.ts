@@ -40,6 +40,7 @@ import {
   checkWholeDays,
   FinalePropsError,
 } from './validate';
+import { createVariablesKey } from './variables';
 
 export type { ApiThrottle } from './api';
 export type { FinaleExistingVpc } from './network';
@@ -178,6 +179,8 @@ export class Finale extends Construct {
   readonly artifactsBucket: s3.Bucket;
   readonly webhookSecret: secretsmanager.Secret;
   readonly hostTokenSecret: secretsmanager.Secret;
+  /** The key of the secured variables' SSM parameters and of secured output variables. */
+  readonly variablesKey: kms.Key;
   readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
   readonly httpApi: apigw.HttpApi;
   /** Base URL of the HTTP API, ending in `/`. */
@@ -228,6 +231,7 @@ export class Finale extends Construct {
     const secrets = createSecrets(this, settings);
     this.webhookSecret = secrets.webhookSecret;
     this.hostTokenSecret = secrets.hostTokenSecret;
+    this.variablesKey = createVariablesKey(this, settings);
 
     this.stateMachineRole = new iam.Role(this, 'StateMachineRole', {
       description: `Finale (${prefix}): the role the pipeline state machines run as`,
@@ -263,6 +267,7 @@ export class Finale extends Construct {
       artifactsBucket: this.artifactsBucket.bucketName,
       agentImage: steps.agentImage.imageUri,
       resourcePrefix: prefix,
+      variablesKeyArn: this.variablesKey.keyArn,
     };
     this.functionEnvironment = {
       ...Object.fromEntries(

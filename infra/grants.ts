@@ -1,5 +1,7 @@
 // Who may do what in a deployment: each function's tables (through store/, the only DynamoDB
 // client), secrets, task and execution permissions; the step tasks' role; the state machines' role.
+// Secured variables: the API writes them, the execution role reads them into the step's task, the
+// task role seals output variables; no one else may use the variables key or read a parameter.
 
 import type { Finale } from './finale';
 import {
@@ -7,13 +9,16 @@ import {
   grantArtifacts,
   grantReadLogs,
   grantReadSecrets,
+  grantReadVariables,
   grantRecoverExecutions,
+  grantSealOutputs,
   grantStartRuns,
   grantStateMachine,
   grantStopTask,
   grantTables,
   grantTaskResponse,
   grantWriteLogs,
+  grantWriteVariables,
 } from './permissions';
 
 /** The grants of a deployment, all made once its principals and resources exist. */
@@ -48,6 +53,8 @@ export function grantFinale(d: Finale): void {
   grantReadLogs(api, d.stepLogGroup);
   // A forced unlock tells the step that held the lock, in its own log.
   grantWriteLogs(api, d.stepLogGroup);
+  // PUT and DELETE /variables/NAME.
+  grantWriteVariables(api, d.variablesKey, d.resourcePrefix, scope);
 
   grantTables(control, d.tables, core);
   grantTaskResponse(control, d.resourcePrefix, scope);
@@ -60,12 +67,18 @@ export function grantFinale(d: Finale): void {
   grantRecoverExecutions(events, d.resourcePrefix, scope);
   grantReadSecrets(events, [d.hostTokenSecret]);
 
+  // The task role is Finale's (prepare, agent), but ECS offers its credentials to every container of
+  // the task, the step's too: what it may do, a step's script may. Per-repository roles, for steps
+  // that are not trusted, are issue 11's.
   grantTables(d.taskRole, d.tables, {
     runs: ACTIONS.storeTaskRuns,
     plans: ACTIONS.plansRead,
+    repositories: ACTIONS.storeTaskVariables,
   });
   grantArtifacts(d.taskRole, d.artifactsBucket);
   grantReadSecrets(d.taskRole, [d.hostTokenSecret]);
+  grantSealOutputs(d.taskRole, d.variablesKey);
+  grantReadVariables(d.executionRole, d.variablesKey, d.resourcePrefix, scope);
 
   grantStateMachine(d.stateMachineRole, {
     resourcePrefix: d.resourcePrefix,

@@ -6,12 +6,14 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
+import { OUTPUT_CONTEXT, variablesPath } from '../aws/vault';
 import { TABLES, type TableName, type TableSpec } from '../store/tables';
 
 export const ACTIONS = {
@@ -30,6 +32,17 @@ export const ACTIONS = {
   deliveries: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
   /** The step task reads its spec and its run, and records how the step ended. */
   storeTaskRuns: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  /** prepare lists the repository's variables for the plain ones (store/variables.ts `list`). */
+  storeTaskVariables: ['dynamodb:Query'],
+  /** The API sets and unsets secured variables (aws/vault.ts); nothing in Finale reads one back. */
+  writeVariables: ['ssm:PutParameter', 'ssm:DeleteParameter'],
+  /** SSM encrypts a standard-tier SecureString with Encrypt, for the caller of PutParameter. */
+  encryptVariables: ['kms:Encrypt'],
+  /** ECS reads the step's secured variables into its task, as the execution role. */
+  readVariables: ['ssm:GetParameters'],
+  decryptVariables: ['kms:Decrypt'],
+  /** The step task seals secured output variables (envelope: a data key each) and opens them. */
+  sealOutputs: ['kms:GenerateDataKey', 'kms:Decrypt'],
   /** Resuming a run waiting on an approval or a lock, or failing it when the run is stopped. */
   taskResponse: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
   /** Stopping a step's task, and learning what became of a final step's task (core/control.ts). */
@@ -110,6 +123,14 @@ export const arns = {
     }),
   syncRule: (scope: Construct): string =>
     Stack.of(scope).formatArn({ service: 'events', resource: 'rule', resourceName: SYNC_RULE_NAME }),
+  /** Every secured variable's parameter: `parameter/<resourcePrefix>/variables/…`. */
+  variables: (scope: Construct, resourcePrefix: string): string =>
+    Stack.of(scope).formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: `${variablesPath(resourcePrefix).slice(1)}*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    }),
 };
 
 /**
@@ -136,6 +157,9 @@ const WILDCARD_REASONS = {
     "Queries by repository use the table's global secondary index; the pattern covers only that table's indexes.",
   artifacts:
     "Artifacts are objects of any run in Finale's own bucket, keyed per run at run time; no other bucket is reachable.",
+  variables:
+    'Secured variables are SSM parameters created at run time, one per repository, scope and name; the ' +
+    "pattern covers only the deployment's own path, /<resourcePrefix>/variables/.",
 } as const;
 
 /** iam.Grant.addToPrincipal, acknowledging each wildcard resource it adds with the reason it is bounded. */
@@ -291,4 +315,57 @@ export function grantPullImages(grantee: iam.IGrantable, repositories: readonly 
     ACTIONS.ecrPull,
     repositories.map((repository) => repository.repositoryArn),
   );
+}
+
+/**
+ * KMS through SSM, and only for the parameters of Finale's variables: SSM sets each SecureString's
+ * encryption context to its parameter's ARN, so the key serves no other parameter of the account.
+ */
+function viaSsm(scope: Construct, resourcePrefix: string) {
+  return {
+    StringEquals: { 'kms:ViaService': `ssm.${Stack.of(scope).region}.amazonaws.com` },
+    StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': arns.variables(scope, resourcePrefix) },
+  };
+}
+
+/** The API sets and unsets secured variables: it writes parameters, never reads one. */
+export function grantWriteVariables(
+  grantee: iam.IGrantable,
+  key: kms.IKey,
+  resourcePrefix: string,
+  scope: Construct,
+): void {
+  grant(grantee, ACTIONS.writeVariables, [arns.variables(scope, resourcePrefix)], {
+    reason: WILDCARD_REASONS.variables,
+  });
+  grant(grantee, ACTIONS.encryptVariables, [key.keyArn], { conditions: viaSsm(scope, resourcePrefix) });
+}
+
+/**
+ * ECS reads a step's secured variables into its task as the execution role. There is one execution
+ * role for every repository, so IAM cannot keep a step from another repository's parameters: that the
+ * task definition of a run names only its own repository's parameters is Finale's doing (the executor,
+ * storedVariablesFor). Roles per repository, for steps that are not trusted, are issue 11's.
+ */
+export function grantReadVariables(
+  grantee: iam.IGrantable,
+  key: kms.IKey,
+  resourcePrefix: string,
+  scope: Construct,
+): void {
+  grant(grantee, ACTIONS.readVariables, [arns.variables(scope, resourcePrefix)], {
+    reason: WILDCARD_REASONS.variables,
+  });
+  grant(grantee, ACTIONS.decryptVariables, [key.keyArn], { conditions: viaSsm(scope, resourcePrefix) });
+}
+
+/** The step task seals and opens secured output variables, under their own encryption context only. */
+export function grantSealOutputs(grantee: iam.IGrantable, key: kms.IKey): void {
+  grant(grantee, ACTIONS.sealOutputs, [key.keyArn], {
+    conditions: {
+      StringEquals: Object.fromEntries(
+        Object.entries(OUTPUT_CONTEXT).map(([name, value]) => [`kms:EncryptionContext:${name}`, value]),
+      ),
+    },
+  });
 }

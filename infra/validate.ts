@@ -30,6 +30,15 @@ export function checkResourcePrefix(value: string): string {
       'must be 1-32 letters, digits and inner hyphens, starting with a letter, and not a token',
     );
   }
+  // Secured variables are SSM parameters under /<prefix>/variables/, and SSM refuses names that
+  // start with aws or ssm: better at synth than at the first `finale variables set --secured`.
+  if (/^(aws|ssm)/i.test(value)) {
+    throw new FinalePropsError(
+      'resourcePrefix',
+      value,
+      'must not start with "aws" or "ssm" (reserved by SSM)',
+    );
+  }
   return value;
 }
 

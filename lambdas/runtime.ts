@@ -4,8 +4,10 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { parseArn } from '../aws/arn';
 import { type LambdaConfig, readConfig } from '../aws/config';
 import { awsExecutor } from '../aws/executor';
@@ -14,7 +16,9 @@ import { type SecretReader, secretReader } from '../aws/secrets';
 import { createStateMachines } from '../aws/state-machines';
 import { ecsTaskControl } from '../aws/task-control';
 import { createTaskDefinitions } from '../aws/task-definitions';
+import { ssmVault } from '../aws/vault';
 import { type Core, createCore, createPlanSource } from '../core/index';
+import { storedVariablesFor } from '../core/repository-variables';
 import type { Executor } from '../core/start';
 import { createHost, parseHostConfig, type RepositoryHost } from '../repository-hosts/index';
 import { createDocumentClient } from '../store/client';
@@ -42,28 +46,48 @@ export function awsStore(config: Pick<LambdaConfig, 'tables'>): Store {
 interface AwsClients {
   readonly sfn: SFNClient;
   readonly ecs: ECSClient;
+  /** The vault's: SSM parameters of secured variables, KMS for secured output variables. */
+  readonly ssm: SSMClient;
+  readonly kms: KMSClient;
 }
 
 export function awsClients(): AwsClients {
-  return { sfn: new SFNClient({}), ecs: new ECSClient({}) };
+  return { sfn: new SFNClient({}), ecs: new ECSClient({}), ssm: new SSMClient({}), kms: new KMSClient({}) };
 }
 
+/** What awsCore reads from the configuration. */
+export type CoreConfig = Pick<LambdaConfig, 'cluster' | 'variablesKeyArn' | 'resourcePrefix'>;
+
+/** The variables every function reads for its store and core. */
+export const CORE_CONFIG = ['tables', 'cluster', 'variablesKeyArn', 'resourcePrefix'] as const;
+
 /**
- * The core with Step Functions' task tokens and ECS. `stepLogs`: where step tasks log, for the
- * functions that tell a running step something (a forced unlock), which only the API does.
+ * The core with Step Functions' task tokens, ECS and the SSM vault. `stepLogs`: where step tasks log,
+ * for the functions that tell a running step something (a forced unlock), which only the API does.
+ * Every function gets the vault; only the API's role may write parameters, and none may read them.
  */
 export function awsCore(
   store: Store,
   clients: AwsClients,
-  cluster: string,
+  config: CoreConfig,
   stepLogs?: Parameters<typeof ecsTaskControl>[0]['logs'],
 ): Core {
   return createCore({
     store,
     orchestrator: sfnOrchestrator(clients.sfn),
-    tasks: ecsTaskControl({ client: clients.ecs, cluster, ...(stepLogs ? { logs: stepLogs } : {}) }),
+    tasks: ecsTaskControl({
+      client: clients.ecs,
+      cluster: config.cluster,
+      ...(stepLogs ? { logs: stepLogs } : {}),
+    }),
     clock: systemClock,
     plans: createPlanSource(store),
+    vault: ssmVault({
+      ssm: clients.ssm,
+      kms: clients.kms,
+      keyArn: config.variablesKeyArn,
+      prefix: config.resourcePrefix,
+    }),
   });
 }
 
@@ -83,6 +107,7 @@ export type ExecutorConfig = Pick<
   | 'artifactsBucket'
   | 'agentImage'
   | 'resourcePrefix'
+  | 'variablesKeyArn'
 >;
 
 export const EXECUTOR_CONFIG: readonly (keyof ExecutorConfig)[] = [
@@ -100,14 +125,23 @@ export const EXECUTOR_CONFIG: readonly (keyof ExecutorConfig)[] = [
   'artifactsBucket',
   'agentImage',
   'resourcePrefix',
+  'variablesKeyArn',
 ];
 
-/** Step Functions + ECS: what starts a run's execution. Region and account come from the control Lambda's ARN. */
-export function awsExecutorFrom(config: ExecutorConfig, clients: AwsClients, store: Store): Executor {
+/**
+ * Step Functions + ECS: what starts a run's execution. Region and account (of the state machines, and
+ * of the variables' parameters the task definitions name) come from the control Lambda's ARN.
+ */
+export function awsExecutorFrom(
+  config: ExecutorConfig,
+  clients: Pick<AwsClients, 'sfn' | 'ecs'>,
+  store: Store,
+): Executor {
   const { region, account, partition } = parseArn(config.controlFunctionArn);
   return awsExecutor({
     sfn: clients.sfn,
     store,
+    storedVariables: (run, spec) => storedVariablesFor(run, spec, { store }),
     environment: {
       controlFunctionArn: config.controlFunctionArn,
       cluster: config.cluster,
@@ -117,7 +151,9 @@ export function awsExecutorFrom(config: ExecutorConfig, clients: AwsClients, sto
     },
     taskDefinitions: createTaskDefinitions(clients.ecs, {
       prefix: config.resourcePrefix,
+      partition,
       region,
+      account,
       agentImage: config.agentImage,
       taskRoleArn: config.taskRoleArn,
       executionRoleArn: config.executionRoleArn,
@@ -125,6 +161,7 @@ export function awsExecutorFrom(config: ExecutorConfig, clients: AwsClients, sto
       tables: config.tables,
       hostTokenSecretArn: config.hostTokenSecretArn,
       artifactsBucket: config.artifactsBucket,
+      variablesKeyArn: config.variablesKeyArn,
     }),
     stateMachines: createStateMachines(clients.sfn, {
       prefix: config.resourcePrefix,

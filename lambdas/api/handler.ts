@@ -99,7 +99,7 @@ export const handler = createApiHandler(() => {
   const store = awsStore(config);
   const clients = awsClients();
   const logs = new CloudWatchLogsClient({});
-  const core = awsCore(store, clients, config.cluster, { client: logs, group: config.logGroup });
+  const core = awsCore(store, clients, config, { client: logs, group: config.logGroup });
   const secrets = awsSecrets();
   return {
     core,

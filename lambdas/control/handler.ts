@@ -5,7 +5,7 @@
 import { controlRequestOf } from '../../aws/ecs-task';
 import type { Core } from '../../core/index';
 import type { ControlPayload } from '../../vocabulary/contract';
-import { awsClients, awsCore, awsStore, logger, once, readConfig } from '../runtime';
+import { awsClients, awsCore, awsStore, CORE_CONFIG, logger, once, readConfig } from '../runtime';
 
 export function createControlHandler(getCore: () => Core) {
   return async function control(event: ControlPayload): Promise<unknown> {
@@ -27,7 +27,7 @@ export function createControlHandler(getCore: () => Core) {
 
 export const handler = createControlHandler(
   once(() => {
-    const config = readConfig(['tables', 'cluster']);
-    return awsCore(awsStore(config), awsClients(), config.cluster);
+    const config = readConfig(CORE_CONFIG);
+    return awsCore(awsStore(config), awsClients(), config);
   }),
 );

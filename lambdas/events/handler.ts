@@ -32,6 +32,7 @@ import {
   awsCore,
   awsSecrets,
   awsStore,
+  CORE_CONFIG,
   hostFromSecret,
   logger,
   once,
@@ -246,10 +247,10 @@ async function finished(run: RunRecord, deps: EventsDeps, region: string): Promi
 
 export const handler = createEventsHandler(
   once(() => {
-    const config = readConfig(['tables', 'cluster', 'hostTokenSecretArn', 'resourcePrefix']);
+    const config = readConfig([...CORE_CONFIG, 'hostTokenSecretArn']);
     const clients = awsClients();
     return {
-      core: awsCore(awsStore(config), clients, config.cluster),
+      core: awsCore(awsStore(config), clients, config),
       sfn: clients.sfn,
       host: hostFromSecret(awsSecrets(), config.hostTokenSecretArn),
       metrics: createMetrics(),

@@ -225,7 +225,7 @@ export const handler = createWebhookHandler(
     const secrets = awsSecrets();
     const clients = awsClients();
     return {
-      core: awsCore(store, clients, config.cluster),
+      core: awsCore(store, clients, config),
       executor: awsExecutorFrom(config, clients, store),
       host: hostFromSecret(secrets, config.hostTokenSecretArn),
       secret: () => secrets.get(config.webhookSecretArn),

@@ -17,7 +17,12 @@ describe('optional tools', () => {
     OPTIONAL_TOOLS.map((tool) => [tool.command, tool] as const),
   )('every test file named for %s is left out with it, and every pattern matches one', (command, tool) => {
     const named = TEST_FILES.filter(
-      (file) => file.endsWith('.test.ts') && file.split('/').at(-1)!.startsWith(command),
+      (file) =>
+        file.endsWith('.test.ts') &&
+        file
+          .split('/')
+          .at(-1)!
+          .startsWith(tool.filePrefix ?? command),
     );
     const matched = TEST_FILES.filter((file) => picomatch.isMatch(file, [...tool.files]));
     expect(matched.sort()).toEqual(named.sort());
@@ -34,5 +39,9 @@ describe('optional tools', () => {
     expect(notice).toContain('test/supervisor/busybox*.test.ts');
     expect(notice).toContain('the busybox cases of test/supervisor/render.test.ts');
     expect(notice).toMatch(/apt-get install -y dash busybox$/);
+    const moto = OPTIONAL_TOOLS.find((tool) => tool.command === 'moto_server')!;
+    expect(missingToolsNotice([moto, dash!])).toMatch(
+      /to run them: pip install 'moto\[server\]==5\.2\.1' and apt-get install -y dash$/,
+    );
   });
 });

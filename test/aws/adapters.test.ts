@@ -60,7 +60,9 @@ const TABLES = {
 };
 const SETTINGS: TaskDefinitionSettings = {
   prefix: 'finale',
+  partition: 'aws',
   region,
+  account: '123456789012',
   agentImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/finale-agent:1',
   taskRoleArn: 'arn:aws:iam::123456789012:role/task',
   executionRoleArn: 'arn:aws:iam::123456789012:role/execution',
@@ -68,6 +70,7 @@ const SETTINGS: TaskDefinitionSettings = {
   tables: TABLES,
   hostTokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:host',
   artifactsBucket: 'finale-artifacts',
+  variablesKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0b0b0b0b-0000-4000-8000-000000000001',
 };
 
 describe('Orchestrator (task tokens)', () => {
@@ -137,7 +140,7 @@ describe('TaskControl (ECS StopTask)', () => {
     await expect(tasks.stopTask({ runId: 'r1', taskId: 'gone-task' }, 'x')).resolves.toBeUndefined();
   });
 
-  it("tells a running step in its step container's awslogs stream", async () => {
+  it("tells a running step in its agent's awslogs stream, the step's log", async () => {
     const logs = client(CloudWatchLogsClient);
     const logsMock = mockClient(logs);
     logsMock.on(PutLogEventsCommand).resolves({});
@@ -154,7 +157,7 @@ describe('TaskControl (ECS StopTask)', () => {
     const input = logsMock.commandCalls(PutLogEventsCommand)[0]!.args[0].input;
     expect(input).toEqual({
       logGroupName: '/finale/steps',
-      logStreamName: 'finale/step/0123abcd',
+      logStreamName: 'finale/agent/0123abcd',
       logEvents: [{ timestamp: expect.any(Number), message: 'finale: lock taken' }],
     });
     expect(input.logEvents![0]!.timestamp).toBeGreaterThanOrEqual(before);
@@ -287,8 +290,9 @@ describe('task definitions', () => {
       stepSpec(2),
       stepSpec(3, { skipped: true, image: { name: 'never:1' } }),
     ];
-    const first = await definitions.forPlan(steps);
-    const second = await definitions.forPlan(steps);
+    const none = async () => [];
+    const first = await definitions.forPlan(steps, none);
+    const second = await definitions.forPlan(steps, none);
     expect(Object.keys(first)).toEqual(['s0', 's1', 's2']);
     expect(first.s1).toBe(`arn:aws:ecs:eu-west-1:1:task-definition/${known}:4`);
     expect(first.s0).toBe(first.s2);
@@ -407,6 +411,7 @@ describe('state machines and the executor', () => {
       taskDefinitions: {
         forPlan: async () => ({ s0: 'arn:aws:ecs:eu-west-1:1:task-definition/finale-step-x:1' }),
       },
+      storedVariables: async () => ({ plain: {}, secured: [] }),
       stateMachines: { version: async () => `${arn}:3` },
     });
     await executor.start({ ...run, pipeline: plan.pipeline } as RunRecord, plan);
@@ -452,7 +457,7 @@ describe('secrets, ARNs and logs', () => {
     );
   });
 
-  it('reads a step log from its task streams, from an offset, and says when it is complete', async () => {
+  it("reads a step log from its task's prepare and agent streams, from an offset, and says when it is complete", async () => {
     const logs = client(CloudWatchLogsClient);
     const mock = mockClient(logs);
     const task = 'arn:aws:ecs:eu-west-1:1:task/finale/0123abcd';
@@ -463,11 +468,15 @@ describe('secrets, ARNs and logs', () => {
       .on(GetLogEventsCommand, { logStreamName: 'finale/prepare/0123abcd', nextToken: 'f/1' })
       .resolves({ events: [], nextForwardToken: 'f/1' });
     mock
-      .on(GetLogEventsCommand, { logStreamName: 'finale/step/0123abcd' })
+      .on(GetLogEventsCommand, { logStreamName: 'finale/agent/0123abcd' })
       .resolves({ events: [{ message: '+ make test' }, { message: 'ok\n' }], nextForwardToken: 's/1' });
     mock
-      .on(GetLogEventsCommand, { logStreamName: 'finale/step/0123abcd', nextToken: 's/1' })
+      .on(GetLogEventsCommand, { logStreamName: 'finale/agent/0123abcd', nextToken: 's/1' })
       .resolves({ events: [], nextForwardToken: 's/1' });
+    // The step container's own stream never holds the script's output: it is not read.
+    mock
+      .on(GetLogEventsCommand, { logStreamName: 'finale/step/0123abcd' })
+      .rejects(new Error('the step stream must not be read'));
     const reader = cloudWatchLogReader(logs, '/finale/steps');
     const run = (status: string) =>
       ({

@@ -39,6 +39,11 @@ describe('validation', () => {
     ['a prefix of 33 characters', { resourcePrefix: 'a'.repeat(33) }, /resourcePrefix/],
     ['a token prefix', { resourcePrefix: Token.asString({ Ref: 'Prefix' }) }, /resourcePrefix .*not a token/],
     [
+      'a prefix SSM reserves',
+      { resourcePrefix: 'ssm-ci' },
+      /resourcePrefix must not start with "aws" or "ssm"/,
+    ],
+    [
       'more NAT gateways than zones',
       { natGateways: 3 },
       /natGateways must be a whole number from 0 to 2 \(got 3\)/,

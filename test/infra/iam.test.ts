@@ -68,6 +68,17 @@ const startRuns: Statement[] = [
   },
 ];
 
+const VARIABLES = `${ARN}:ssm:${HERE}:parameter/finale/variables/*`;
+/** KMS for SSM only, and only for the parameters of Finale's variables. */
+const viaSsm = {
+  StringEquals: { 'kms:ViaService': 'ssm.<AWS::Region>.amazonaws.com' },
+  StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': VARIABLES },
+};
+const writeVariables: Statement[] = [
+  { actions: ['ssm:DeleteParameter', 'ssm:PutParameter'], resources: [VARIABLES] },
+  { actions: ['kms:Encrypt'], resources: ['<VariablesKey.Arn>'], conditions: viaSsm },
+];
+
 const sorted = (statements: Statement[]) =>
   [...statements].sort((a, b) => `${a.actions}${a.resources}`.localeCompare(`${b.actions}${b.resources}`));
 
@@ -131,7 +142,7 @@ describe('the functions', () => {
     );
   });
 
-  it('api: the core tables, stop, approve, custom runs, the host token, reading and telling the step logs', () => {
+  it('api: the core tables, stop, approve, custom runs, the host token, the step logs, writing secured variables', () => {
     expect(statementsOf(synth, 'Functions/apiRole')).toEqual(
       sorted([
         table('runs'),
@@ -148,6 +159,8 @@ describe('the functions', () => {
         },
         // A forced unlock is told to the step that held the lock, in its log.
         { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['<Steps/StepLogs.Arn>'] },
+        // PUT and DELETE /variables: parameters are written, never read.
+        ...writeVariables,
         ownLogs('api'),
       ]),
     );
@@ -202,11 +215,19 @@ describe('the functions', () => {
 });
 
 describe('the step task', () => {
-  it("task role: its run and plan, the artifacts bucket and the host token (prepare's clone)", () => {
+  it("task role: its run and plan, the variables list, the artifacts bucket, the host token (prepare's clone), output sealing", () => {
     expect(statementsOf(synth, 'Steps/TaskRole')).toEqual(
       sorted([
         table('runs', ['dynamodb:GetItem', 'dynamodb:UpdateItem']),
         table('plans', ['dynamodb:GetItem']),
+        // prepare lists the repository's variables for the plain ones.
+        table('repositories', ['dynamodb:Query']),
+        // Secured output variables, under their own encryption context: not the parameters' (SSM's).
+        {
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: ['<VariablesKey.Arn>'],
+          conditions: { StringEquals: { 'kms:EncryptionContext:finale': 'output-variable' } },
+        },
         { actions: ['s3:GetObject', 's3:PutObject'], resources: ['<Steps/Artifacts.Arn>/*'] },
         { actions: ['s3:ListBucket'], resources: ['<Steps/Artifacts.Arn>'] },
         secrets('HostToken'),
@@ -214,13 +235,48 @@ describe('the step task', () => {
     );
   });
 
-  it('execution role: an ECR token and the step log streams', () => {
+  it("execution role: an ECR token, the step log streams, and the secured variables' parameters", () => {
     expect(statementsOf(synth, 'Steps/ExecutionRole')).toEqual(
       sorted([
         { actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
         { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['<Steps/StepLogs.Arn>'] },
+        // ECS reads each step's secured variables into its task (the definition's `secrets`).
+        { actions: ['ssm:GetParameters'], resources: [VARIABLES] },
+        { actions: ['kms:Decrypt'], resources: ['<VariablesKey.Arn>'], conditions: viaSsm },
       ]),
     );
+  });
+
+  it('the variables key: rotated yearly, and used by no one but the API, the execution role and the task role', () => {
+    const [key] = Object.entries(synth.template.findResources('AWS::KMS::Key')).filter(
+      ([id]) => synth.aliases.get(id) === 'VariablesKey',
+    );
+    expect(key![1].Properties.EnableKeyRotation).toBe(true);
+    const users = new Map<string, string[]>();
+    const reading = new Map<string, string[]>();
+    for (const policy of Object.values(synth.template.findResources('AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        const actions: string[] = [statement.Action].flat();
+        const resources = [statement.Resource].flat().map(synth.show);
+        const roles = (policy.Properties.Roles as { Ref: string }[]).map(
+          (role) => synth.aliases.get(role.Ref)!,
+        );
+        if (resources.includes('<VariablesKey.Arn>'))
+          for (const role of roles) users.set(role, [...(users.get(role) ?? []), ...actions].sort());
+        if (actions.some((action) => action.startsWith('ssm:')))
+          for (const role of roles) reading.set(role, [...(reading.get(role) ?? []), ...actions].sort());
+      }
+    }
+    expect(Object.fromEntries(users)).toEqual({
+      'Functions/apiRole': ['kms:Encrypt'],
+      'Steps/ExecutionRole': ['kms:Decrypt'],
+      'Steps/TaskRole': ['kms:Decrypt', 'kms:GenerateDataKey'],
+    });
+    // No one reads a parameter but ECS (the execution role): no ssm:GetParameter*, anywhere else.
+    expect(Object.fromEntries(reading)).toEqual({
+      'Functions/apiRole': ['ssm:DeleteParameter', 'ssm:PutParameter'],
+      'Steps/ExecutionRole': ['ssm:GetParameters'],
+    });
   });
 });
 

@@ -122,6 +122,7 @@ describe('functions', () => {
       [LAMBDA_ENV.artifactsBucket]: '<Steps/Artifacts>',
       [LAMBDA_ENV.agentImage]: TEST_AGENT_IMAGE,
       [LAMBDA_ENV.resourcePrefix]: 'finale',
+      [LAMBDA_ENV.variablesKeyArn]: '<VariablesKey.Arn>',
       POWERTOOLS_SERVICE_NAME: METRICS.service,
       POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
       NODE_OPTIONS: '--enable-source-maps',

@@ -24,6 +24,7 @@ import { localExecutionInput, startExecution } from '../../local/engine';
 import { finalePaths } from '../../local/paths';
 import { LocalTaskRunner } from '../../local/task-runner';
 import { TaskTokens } from '../../local/tokens';
+import { localVault } from '../../local/vault';
 import { createHost } from '../../repository-hosts/index';
 import { TASK_ENV } from '../../statemachine/compiler/plan';
 import { type FakeHttp, startFakeHttp } from '../repository-hosts/fake-http';
@@ -103,6 +104,8 @@ it('a stop through the API Lambda stops the ECS task, the catch-all runs the fin
     tasks: ecsTaskControl({ client: ecs, cluster: CLUSTER }),
     clock: { now: () => Date.now() },
     plans: createPlanSource(db.store),
+    // The steps run locally, so their secured values would come from the local vault; this run has none.
+    vault: localVault(join(root, 'variables.key')),
   };
   const core = createCore(deps);
   runner.attach(core);

@@ -1,6 +1,6 @@
 // Test harness for the Lambda handlers: the real store on dynalite, the real executor and core on
-// SDK clients mocked with aws-sdk-client-mock (Step Functions, ECS cannot run here), and a local fake
-// repository host API.
+// SDK clients mocked with aws-sdk-client-mock (Step Functions, ECS cannot run here; SSM and KMS, the
+// vault's, answer nothing), and a local fake repository host API.
 
 import {
   DescribeTaskDefinitionCommand,
@@ -8,6 +8,7 @@ import {
   RegisterTaskDefinitionCommand,
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
+import { KMSClient } from '@aws-sdk/client-kms';
 import {
   CreateStateMachineCommand,
   DescribeStateMachineCommand,
@@ -17,6 +18,7 @@ import {
   StartExecutionCommand,
   StateMachineDoesNotExist,
 } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { awsCore, awsExecutorFrom, type ExecutorConfig, logger } from '../../lambdas/runtime';
@@ -34,6 +36,7 @@ export const ACCOUNT = '123456789012';
 export const CONTROL_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:finale-control`;
 export const CLUSTER = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/finale`;
 export const WEBHOOK_SECRET = 'test-webhook-secret';
+export const VARIABLES_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0b0b0b0b-0000-4000-8000-000000000001`;
 
 export const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -43,6 +46,11 @@ export function useAwsHarness(hostConfig: (server: FakeHttp) => HostConfig) {
   const ecs = new ECSClient({ region: REGION, credentials });
   const sfnMock = mockClient(sfn);
   const ecsMock = mockClient(ecs);
+  const ssm = new SSMClient({ region: REGION, credentials });
+  const kms = new KMSClient({ region: REGION, credentials });
+  const ssmMock = mockClient(ssm);
+  const kmsMock = mockClient(kms);
+  const clients = { sfn, ecs, ssm, kms };
   let server: FakeHttp | undefined;
 
   beforeAll(async () => {
@@ -52,6 +60,8 @@ export function useAwsHarness(hostConfig: (server: FakeHttp) => HostConfig) {
   beforeEach(() => {
     sfnMock.reset();
     ecsMock.reset();
+    ssmMock.reset();
+    kmsMock.reset();
     server!.requests.length = 0;
     ecsMock
       .on(DescribeTaskDefinitionCommand)
@@ -92,6 +102,7 @@ export function useAwsHarness(hostConfig: (server: FakeHttp) => HostConfig) {
     artifactsBucket: 'finale-artifacts',
     agentImage: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/finale-agent:1`,
     resourcePrefix: 'finale',
+    variablesKeyArn: VARIABLES_KEY,
   });
 
   return {
@@ -105,14 +116,16 @@ export function useAwsHarness(hostConfig: (server: FakeHttp) => HostConfig) {
     },
     host: () => createHost(hostConfig(server!)),
     /** A fresh executor, as a fresh Lambda container would build it. */
-    executor: () => awsExecutorFrom(config(), { sfn, ecs }, db.store),
-    core: () => awsCore(db.store, { sfn, ecs }, CLUSTER),
+    ssmMock,
+    kmsMock,
+    executor: () => awsExecutorFrom(config(), clients, db.store),
+    core: () => awsCore(db.store, clients, config()),
     config,
     /** The webhook handler as its Lambda builds it, over this harness's store, AWS mocks and host. */
     webhook: (log: TestLog = quiet) =>
       createWebhookHandler(() => ({
-        core: awsCore(db.store, { sfn, ecs }, CLUSTER),
-        executor: awsExecutorFrom(config(), { sfn, ecs }, db.store),
+        core: awsCore(db.store, clients, config()),
+        executor: awsExecutorFrom(config(), clients, db.store),
         host: async () => createHost(hostConfig(server!)),
         secret: async () => WEBHOOK_SECRET,
         region: REGION,

@@ -6,10 +6,12 @@ import { spawnSync } from 'node:child_process';
 
 export interface OptionalTool {
   readonly command: string;
-  /** The Debian package that provides it. */
-  readonly debianPackage: string;
+  /** The Debian package that provides it, or how else to install it. */
+  readonly install: { readonly debianPackage: string } | { readonly command: string };
   /** The test files that exist for it alone (globs relative to the repository). */
   readonly files: readonly string[];
+  /** What the names of those files start with, when not with `command`. */
+  readonly filePrefix?: string;
   /** Cases of other files that are generated only where it is installed. */
   readonly cases?: string;
 }
@@ -17,20 +19,28 @@ export interface OptionalTool {
 export const OPTIONAL_TOOLS: readonly OptionalTool[] = [
   {
     command: 'dash',
-    debianPackage: 'dash',
+    install: { debianPackage: 'dash' },
     files: ['test/supervisor/dash.test.ts', 'test/supervisor/dash-trees.test.ts'],
     cases: 'the dash cases of test/supervisor/render.test.ts',
   },
   {
     command: 'busybox',
-    debianPackage: 'busybox',
+    install: { debianPackage: 'busybox' },
     files: ['test/supervisor/busybox*.test.ts'],
     cases: 'the busybox cases of test/supervisor/render.test.ts',
   },
   {
     command: 'shellcheck',
-    debianPackage: 'shellcheck',
+    install: { debianPackage: 'shellcheck' },
     files: ['test/supervisor/shellcheck.test.ts'],
+  },
+  {
+    // moto's server answers the AWS APIs Finale's vault and task definitions use (SSM, KMS, ECS),
+    // checking requests against the services' models (test/support/moto.ts).
+    command: 'moto_server',
+    install: { command: "pip install 'moto[server]==5.2.1'" },
+    files: ['test/**/moto-*.test.ts'],
+    filePrefix: 'moto-',
   },
 ];
 
@@ -54,7 +64,13 @@ export function missingTools(): OptionalTool[] {
 export function missingToolsNotice(missing: readonly OptionalTool[]): string | null {
   if (missing.length === 0) return null;
   const names = missing.map((tool) => tool.command).join(', ');
-  const packages = missing.map((tool) => tool.debianPackage).join(' ');
+  const packages = missing.flatMap((tool) =>
+    'debianPackage' in tool.install ? [tool.install.debianPackage] : [],
+  );
+  const installs = [
+    ...missing.flatMap((tool) => ('command' in tool.install ? [tool.install.command] : [])),
+    ...(packages.length ? [`apt-get install -y ${packages.join(' ')}`] : []),
+  ];
   const skipped = missing.flatMap((tool) => [...tool.files, ...(tool.cases ? [tool.cases] : [])]);
-  return `npm test: ${names} not installed, so these did not run: ${skipped.join(', ')}; to run them: apt-get install -y ${packages}`;
+  return `npm test: ${names} not installed, so these did not run: ${skipped.join(', ')}; to run them: ${installs.join(' and ')}`;
 }
