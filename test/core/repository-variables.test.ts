@@ -83,6 +83,8 @@ describe('repository and deployment variables', () => {
   it('audits who changed which variable, never its value', async () => {
     const repository = h.repository();
     await set(repository, 'NPM_TOKEN', SECRET, { secured: true });
+    // Entries of one millisecond have no order among them.
+    h.clock.advance(1);
     await unsetVariable({ repository, caller: alice, name: 'NPM_TOKEN' }, h.deps);
     const audit = await h.deps.store.audit.list(repository);
     expect(audit.map((entry) => [entry.action, entry.by, entry.detail])).toEqual([
