@@ -2,6 +2,7 @@
 // stopper, a clock, plans by hash, and the vault of secured values.
 
 import type { Plan } from '../statemachine/compiler/plan';
+import type { PipelineCompiler } from '../statemachine/pipelines';
 import type { Store } from '../store/store';
 import type { Clock, Orchestrator, TaskControl } from '../vocabulary/contract';
 import { FinaleError } from '../vocabulary/errors';
@@ -18,6 +19,8 @@ export interface CoreDeps {
   readonly clock: Clock;
   readonly plans: PlanSource;
   readonly vault: SecretVault;
+  /** Only where runs start (the webhook, the API, the local engine): the language and the compiler. */
+  readonly pipelines?: PipelineCompiler;
 }
 
 /** Plans by hash from the store, cached: a plan never changes once stored. */

@@ -2,6 +2,7 @@
 // the adapters (control Lambda, API, local server).
 
 import type { ControlRequest } from '../vocabulary/contract';
+import { FinaleError } from '../vocabulary/errors';
 import { approveRun, refuseRun } from './approve';
 import { dispatchControl } from './control';
 import { forgetDelivery, markDeliverySeen } from './deliveries';
@@ -46,8 +47,12 @@ export function createCore(deps: CoreDeps) {
       fn(...args, deps);
   return {
     /** Parses, selects, compiles and records a run, then hands it to the engine's executor. */
-    startPipeline: (request: StartPipelineRequest, executor: Executor) =>
-      startPipeline(request, { ...deps, executor }),
+    startPipeline: (request: StartPipelineRequest, executor: Executor) => {
+      const { pipelines } = deps;
+      if (!pipelines)
+        throw new FinaleError('this adapter was built without the pipeline compiler: it cannot start runs');
+      return startPipeline(request, { ...deps, executor, pipelines });
+    },
     getRun: bind(getRun) as Bound<typeof getRun>,
     getRunByBuildNumber: bind(getRunByBuildNumber) as Bound<typeof getRunByBuildNumber>,
     listRuns: bind(listRuns) as Bound<typeof listRuns>,

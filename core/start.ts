@@ -2,16 +2,9 @@
 // parse the file, choose the pipeline, compile it with the repository's stop settings, record the
 // run, and hand it to the engine (Step Functions, or the embedded one).
 
-import { CompileError, compile } from '../statemachine/compiler/index';
 import type { Plan } from '../statemachine/compiler/plan';
-import {
-  type Diagnostic,
-  deploymentEnvironments,
-  formatDiagnostic,
-  type PipelineFile,
-  parsePipelineFile,
-  type Selection,
-} from '../statemachine/language/index';
+import type { Diagnostic, PipelineFile, Selection } from '../statemachine/language/index';
+import type { PipelineCompiler } from '../statemachine/pipelines';
 import type { RunRecord, TriggerRecord } from '../store/records';
 import type { Caller } from '../vocabulary/contract';
 import { FinaleError } from '../vocabulary/errors';
@@ -72,38 +65,38 @@ export interface StartedRun {
 
 export async function startPipeline(
   request: StartPipelineRequest,
-  deps: Pick<CoreDeps, 'store' | 'clock'> & { readonly executor: Executor },
+  deps: Pick<CoreDeps, 'store' | 'clock'> & {
+    readonly executor: Executor;
+    readonly pipelines: PipelineCompiler;
+  },
 ): Promise<StartedRun> {
-  const read = parsePipelineFile(request.source.text, request.source.path);
+  const { pipelines } = deps;
+  const read = pipelines.parse(request.source.text, request.source.path);
   if (!read.ok) {
     const errors = read.diagnostics.filter((d) => d.severity === 'error');
     throw new InvalidPipelineError(
-      `${request.source.path} is not valid (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${errors.map(formatDiagnostic).join('\n')}`,
+      `${request.source.path} is not valid (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${errors.map(pipelines.formatDiagnostic).join('\n')}`,
       read.diagnostics,
     );
   }
   // Deployment variables may be set for any environment the file names, run or not.
-  await deps.store.variables.addEnvironments(request.repository, deploymentEnvironments(read.file));
+  await deps.store.variables.addEnvironments(request.repository, pipelines.deploymentEnvironments(read.file));
   const selection = request.choose(read.file);
   if (!selection.pipeline) throw new NoPipelineError(selection.reason, selection.errors ?? []);
 
   const settings = await getSettings(request.repository, deps);
-  let plan: Plan;
-  try {
-    plan = compile({
-      file: read.file,
-      pipeline: selection.pipeline,
-      stop: {
-        graceful: settings.gracefulStop,
-        signal: settings.stopSignal,
-        graceSeconds: settings.stopTimeout,
-      },
-      ...(request.changedFiles ? { changedFiles: request.changedFiles } : {}),
-    });
-  } catch (error) {
-    if (error instanceof CompileError) throw new InvalidPipelineError(error.message, []);
-    throw error;
-  }
+  const compiled = pipelines.compile({
+    file: read.file,
+    pipeline: selection.pipeline,
+    stop: {
+      graceful: settings.gracefulStop,
+      signal: settings.stopSignal,
+      graceSeconds: settings.stopTimeout,
+    },
+    ...(request.changedFiles ? { changedFiles: request.changedFiles } : {}),
+  });
+  if (!compiled.ok) throw new InvalidPipelineError(compiled.message, []);
+  const { plan } = compiled;
 
   const run = await createRun(
     {

@@ -21,6 +21,7 @@ import { type Core, createCore, createPlanSource } from '../core/index';
 import { storedVariablesFor } from '../core/repository-variables';
 import type { Executor } from '../core/start';
 import { createHost, parseHostConfig, type RepositoryHost } from '../repository-hosts/index';
+import type { PipelineCompiler } from '../statemachine/pipelines';
 import { createDocumentClient } from '../store/client';
 import { createStore, type Store, systemClock } from '../store/store';
 
@@ -70,8 +71,14 @@ export function awsCore(
   store: Store,
   clients: AwsClients,
   config: CoreConfig,
-  stepLogs?: Parameters<typeof ecsTaskControl>[0]['logs'],
+  options: {
+    /** Where step tasks log, for the functions that tell a running step something (a forced unlock). */
+    readonly stepLogs?: Parameters<typeof ecsTaskControl>[0]['logs'];
+    /** Only the functions that start runs (webhook, API) load the language and the compiler. */
+    readonly pipelines?: PipelineCompiler;
+  } = {},
 ): Core {
+  const { stepLogs } = options;
   return createCore({
     store,
     orchestrator: sfnOrchestrator(clients.sfn),
@@ -88,6 +95,7 @@ export function awsCore(
       keyArn: config.variablesKeyArn,
       prefix: config.resourcePrefix,
     }),
+    ...(options.pipelines ? { pipelines: options.pipelines } : {}),
   });
 }
 

@@ -11,6 +11,7 @@ import { createCore, createPlanSource } from '../core/index';
 import type { LogReader, RunStarter } from '../core/ports';
 import { braceUuid, type RepositoryIdentity } from '../core/variables';
 import { deploymentEnvironments, parsePipelineFile } from '../statemachine/language/index';
+import { pipelineCompiler } from '../statemachine/pipelines';
 import { createStore, systemClock } from '../store/store';
 import type { ControlPayload } from '../vocabulary/contract';
 import { FinaleError } from '../vocabulary/errors';
@@ -188,6 +189,7 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     tasks,
     clock: systemClock,
     plans: createPlanSource(store),
+    pipelines: pipelineCompiler,
     vault: localVault(options.keyFile ?? defaultKeyFile(options.environment ?? process.env)),
   });
   tasks.attach(core);

@@ -14,6 +14,7 @@ import type { RunStarter } from '../../core/ports';
 import type { Executor } from '../../core/start';
 import type { RepositoryHost } from '../../repository-hosts/host';
 import { pickPipeline } from '../../statemachine/language/pick';
+import { pipelineCompiler } from '../../statemachine/pipelines';
 import type { Caller } from '../../vocabulary/contract';
 import type { HttpApiEvent } from '../http';
 import {
@@ -99,7 +100,10 @@ export const handler = createApiHandler(() => {
   const store = awsStore(config);
   const clients = awsClients();
   const logs = new CloudWatchLogsClient({});
-  const core = awsCore(store, clients, config, { client: logs, group: config.logGroup });
+  const core = awsCore(store, clients, config, {
+    stepLogs: { client: logs, group: config.logGroup },
+    pipelines: pipelineCompiler,
+  });
   const secrets = awsSecrets();
   return {
     core,

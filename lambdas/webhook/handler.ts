@@ -10,6 +10,7 @@ import type { RepositoryHost } from '../../repository-hosts/host';
 import type { PipelineFile } from '../../statemachine/language/model';
 import { parsePipelineFile } from '../../statemachine/language/parse';
 import { selectPipeline, triggeredPipelines } from '../../statemachine/language/select';
+import { pipelineCompiler } from '../../statemachine/pipelines';
 import { FinaleError } from '../../vocabulary/errors';
 import { type HttpApiEvent, type HttpApiResult, json, rawBody } from '../http';
 import {
@@ -225,7 +226,7 @@ export const handler = createWebhookHandler(
     const secrets = awsSecrets();
     const clients = awsClients();
     return {
-      core: awsCore(store, clients, config),
+      core: awsCore(store, clients, config, { pipelines: pipelineCompiler }),
       executor: awsExecutorFrom(config, clients, store),
       host: hostFromSecret(secrets, config.hostTokenSecretArn),
       secret: () => secrets.get(config.webhookSecretArn),

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { awsCore, awsExecutorFrom, type ExecutorConfig, logger } from '../../lambdas/runtime';
 import { createWebhookHandler } from '../../lambdas/webhook/handler';
 import { createHost, type HostConfig } from '../../repository-hosts/index';
+import { pipelineCompiler } from '../../statemachine/pipelines';
 import { type FakeHttp, startFakeHttp } from '../repository-hosts/fake-http';
 import { useDynalite } from '../support/dynalite';
 
@@ -119,12 +120,12 @@ export function useAwsHarness(hostConfig: (server: FakeHttp) => HostConfig) {
     ssmMock,
     kmsMock,
     executor: () => awsExecutorFrom(config(), clients, db.store),
-    core: () => awsCore(db.store, clients, config()),
+    core: () => awsCore(db.store, clients, config(), { pipelines: pipelineCompiler }),
     config,
     /** The webhook handler as its Lambda builds it, over this harness's store, AWS mocks and host. */
     webhook: (log: TestLog = quiet) =>
       createWebhookHandler(() => ({
-        core: awsCore(db.store, clients, config()),
+        core: awsCore(db.store, clients, config(), { pipelines: pipelineCompiler }),
         executor: awsExecutorFrom(config(), clients, db.store),
         host: async () => createHost(hostConfig(server!)),
         secret: async () => WEBHOOK_SECRET,
