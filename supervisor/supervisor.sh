@@ -423,9 +423,14 @@ finish_unit() {
 # Sends the one graceful signal to every process of the unit: all of the namespace when contained,
 # else its group. Until setsid has made the group, the child is a fork of this shell whose inherited
 # handlers would swallow the signal, so it waits for the group (a few milliseconds at most) rather
-# than signal the child.
+# than signal the child — contained too: `kill -1` then would reach that fork and be lost, and the
+# script would run on until the grace ran out (a stop right at the start, under load).
 signal_unit() {
   if [ -n "$contained" ]; then
+    until kill -0 -"$unit_pid" 2>/dev/null || unit_exited; do
+      woke=
+      tick 1
+    done
     kill -"$stop_signal" -1 2>/dev/null
     return
   fi
