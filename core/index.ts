@@ -77,7 +77,7 @@ export function createCore(deps: CoreDeps) {
     recordEnvironments: bind(recordEnvironments) as Bound<typeof recordEnvironments>,
     storedVariablesFor: bind(storedVariablesFor) as Bound<typeof storedVariablesFor>,
     runOutputs: bind(runOutputs) as Bound<typeof runOutputs>,
-    /** Opens a sealed value (a secured output variable) for an engine that starts steps itself. */
+    /** A secured variable's value, for an engine that starts steps itself (on AWS ECS reads them). */
     reveal: (reference: string) => deps.vault.reveal(reference),
     listLocks: bind(listLocks),
     forceUnlock: bind(forceUnlock),
