@@ -118,6 +118,9 @@ async function endLeftovers(run: RunRecord, plan: Plan, paths: FinalePaths, core
       const spec = plan.steps[index];
       if (!spec || spec.kind === 'final') return;
       const ended = await endStep(dir, mode, stopBudgetMs(spec));
+      // The engine that died may not have masked the output-variables file its step wrote in plain.
+      const { secured } = await stepEnvironment(core, run, spec, {});
+      if (secured.length) await maskFile(join(dir, SUPERVISOR_FILES.outputVariables), secured);
       if (ended === 'none') return;
       const how =
         ended === 'ended'

@@ -225,7 +225,10 @@ describe('finale variables', () => {
   default:
     - step:
         name: Deploy
+        output-variables:
+          - AUTH
         script:
+          - echo "AUTH=Bearer $TOKEN" >> "$BITBUCKET_PIPELINES_VARIABLES_PATH"
           - sh -c 'trap "echo \\"cleaning up with $TOKEN\\"; exit 1" TERM; echo started >> "$MARKERS/order"; while :; do echo "still $TOKEN"; sleep 0.05; done'
         after-script:
           - echo "after $TOKEN"
