@@ -3,6 +3,7 @@
 // (the pipeline its selectors choose, and the custom pipelines the file's `triggers` add). Every
 // answer says why; nothing starts unless the signature is right and the delivery is new.
 
+import { createHash } from 'node:crypto';
 import { parseArn } from '../../aws/arn';
 import type { Core } from '../../core/index';
 import type { Executor } from '../../core/start';
@@ -29,12 +30,20 @@ import { PIPELINE_FILE, startRun } from '../starts';
 import { payloadChanges } from './changes';
 import { verifySignature } from './signature';
 import { deliveryOf, SOURCE_NAMES } from './sources';
-import { MalformedPayload, type Skipped, translate } from './translate';
+import { MalformedPayload, type Skipped, type Trigger, translate } from './translate';
 
 /** Bitbucket sends at most 256 KB, GitHub's pushes are far below this: anything bigger is not a webhook. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** How long a delivery id is remembered: replays within it are refused. */
 const DELIVERY_TTL_SECONDS = 30 * 24 * 3600;
+/**
+ * How long a change (repository, event, ref, commit) is remembered apart from the delivery that
+ * carried it. The signature covers the body, not the delivery id header: a captured body replayed
+ * under a new id carries the same change and starts nothing within this window. It also covers the
+ * host's retries of a delivery that failed midway. A branch deleted and pushed again at the same
+ * commit within it starts nothing either (start such a run with `finale run` or the API).
+ */
+export const CHANGE_WINDOW_SECONDS = 24 * 3600;
 /** Runs one delivery may start; the rest are skipped with a reason (the answer must come within 30 s). */
 const MAX_RUNS_PER_DELIVERY = 10;
 
@@ -109,7 +118,7 @@ async function receive(event: HttpApiEvent, deps: WebhookDeps): Promise<HttpApiR
   if (!fresh)
     return json(202, { started: [], reason: `delivery ${delivery.deliveryId} was already received` });
   try {
-    return await handle(delivery, translation, payload, seenKey, deps);
+    return await handle(delivery, translation, payload, deps);
   } catch (error) {
     // Nothing is lost: the host's redelivery is handled again, and each of its runs that did start
     // is recognised by its own key and not started twice.
@@ -125,7 +134,6 @@ async function handle(
   delivery: NonNullable<ReturnType<typeof deliveryOf>>,
   translation: ReturnType<typeof translate>,
   payload: unknown,
-  seenKey: string,
   deps: WebhookDeps,
 ): Promise<HttpApiResult> {
   if (translation.kind === 'ignored') return json(202, { started: [], reason: translation.reason });
@@ -145,16 +153,17 @@ async function handle(
     warn: (message: string, error: unknown) => deps.log.warn(message, { error }),
   };
   let attempted = 0;
-  for (const [index, trigger] of translation.triggers.entries()) {
+  for (const trigger of translation.triggers) {
     const ref = trigger.record.ref;
     // The file is read once per trigger: its selectors choose one pipeline, its `triggers` may add more.
     const text = await host.readFile(translation.repository, trigger.record.commit, PIPELINE_FILE);
     const read = text === undefined ? undefined : parsePipelineFile(text, PIPELINE_FILE);
     const triggered = read?.ok ? triggeredPipelines(read.file, trigger.event) : [];
+    const change = changeKey(delivery.source, translation.repository, trigger);
     const choices = [
-      { key: `${seenKey}#${index}`, choose: (file: PipelineFile) => selectPipeline(file, trigger.event) },
+      { key: change, choose: (file: PipelineFile) => selectPipeline(file, trigger.event) },
       ...triggered.map((selection, j) => ({
-        key: `${seenKey}#${index}#${selection.pipeline?.key ?? j}`,
+        key: `${change}#${selection.pipeline?.key ?? j}`,
         choose: (file: PipelineFile) => triggeredPipelines(file, trigger.event)[j] ?? selection,
       })),
     ];
@@ -163,8 +172,11 @@ async function handle(
         skipped.push({ ref, reason: `one delivery starts at most ${MAX_RUNS_PER_DELIVERY} runs` });
         continue;
       }
-      if (!(await deps.core.markDeliverySeen(runKey, DELIVERY_TTL_SECONDS))) {
-        skipped.push({ ref, reason: 'started by an earlier attempt of this delivery' });
+      if (!(await deps.core.markDeliverySeen(runKey, CHANGE_WINDOW_SECONDS))) {
+        skipped.push({
+          ref,
+          reason: `this change (${trigger.record.kind} ${ref} at ${trigger.record.commit.slice(0, 12)}) was received in the last ${CHANGE_WINDOW_SECONDS / 3600} hours already (an earlier attempt of this delivery, or a replay)`,
+        });
         continue;
       }
       try {
@@ -215,6 +227,22 @@ async function handle(
     });
   }
   return json(201, { started, skipped });
+}
+
+/** The key of one change a delivery carries: what a replay under another delivery id has too. */
+export function changeKey(source: string, repository: string, trigger: Trigger): string {
+  const { record, event } = trigger;
+  const action = event.kind === 'pull-request' ? (event.action ?? 'created') : '';
+  const what = [
+    source,
+    repository,
+    record.kind,
+    record.ref,
+    record.commit,
+    record.pullRequestId ?? '',
+    action,
+  ];
+  return `change:${createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32)}`;
 }
 
 const WEBHOOK_CONFIG = [...EXECUTOR_CONFIG, 'webhookSecretArn'] as const;

@@ -19,6 +19,7 @@ import {
   StateMachineDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { awsCore, awsExecutorFrom, type ExecutorConfig, logger } from '../../lambdas/runtime';
@@ -58,7 +59,15 @@ export function useAwsHarness(hostConfig: (server: FakeHttp) => HostConfig) {
     server = await startFakeHttp();
   });
   afterAll(() => server?.close());
-  beforeEach(() => {
+  beforeEach(async () => {
+    // Each test is a new webhook history, as the AWS mocks are new: the changes an earlier test's
+    // deliveries carried (the same example payloads) are not replays of this one's.
+    const seen = await db.client.send(new ScanCommand({ TableName: db.tables.deliveries }));
+    for (const item of seen.Items ?? []) {
+      await db.client.send(
+        new DeleteCommand({ TableName: db.tables.deliveries, Key: { deliveryId: item.deliveryId } }),
+      );
+    }
     sfnMock.reset();
     ecsMock.reset();
     ssmMock.reset();

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { HttpApiEvent } from '../../lambdas/http';
 import { MAX_BODY_BYTES } from '../../lambdas/webhook/handler';
@@ -148,6 +149,39 @@ describe('Bitbucket Cloud deliveries', () => {
     expect(again.status).toBe(202);
     expect(again.body.reason).toBe('delivery replayed-uuid was already received');
     expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
+  it('refuses a captured body replayed under a new delivery id, within the change window', async () => {
+    aws.server.route('GET', `${CLOUD_REPO}/src/${PUSH_COMMIT}/bitbucket-pipelines.yml`, 200, PIPELINES);
+    expect(answer(await handler()(cloud('repo:push', PUSH, {}, 'original-uuid'))).status).toBe(201);
+    // The signature covers the body only, so the replay is signed as well as the original.
+    const replay = answer(await handler()(cloud('repo:push', PUSH, {}, 'forged-uuid')));
+    expect(replay.status).toBe(202);
+    expect(replay.body.started).toEqual([]);
+    expect(replay.body.reason).toBe(
+      `name-of-branch: this change (branch name-of-branch at ${PUSH_COMMIT.slice(0, 12)}) was received in the last 24 hours already (an earlier attempt of this delivery, or a replay)`,
+    );
+    expect(aws.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    // Another commit on the same branch is another change.
+    const next = PUSH_COMMIT.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'));
+    aws.server.route('GET', `${CLOUD_REPO}/src/${next}/bitbucket-pipelines.yml`, 200, PIPELINES);
+    const pushed = answer(
+      await handler()(cloud('repo:push', PUSH.replaceAll(PUSH_COMMIT, next), {}, 'next-uuid')),
+    );
+    expect(pushed.status).toBe(201);
+    // Past the window the change is forgotten (the window is compared, not left to TTL deletion).
+    const items = await aws.db.client.send(new ScanCommand({ TableName: aws.db.tables.deliveries }));
+    for (const item of (items.Items ?? []).filter((i) => String(i.deliveryId).startsWith('change:'))) {
+      await aws.db.client.send(
+        new UpdateCommand({
+          TableName: aws.db.tables.deliveries,
+          Key: { deliveryId: item.deliveryId },
+          UpdateExpression: 'SET expiresAt = :past',
+          ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
+        }),
+      );
+    }
+    expect(answer(await handler()(cloud('repo:push', PUSH, {}, 'late-uuid'))).status).toBe(201);
   });
 
   it('loses nothing when starting fails: the redelivery starts the run, once', async () => {
