@@ -3,11 +3,12 @@
 // this only writes the rendered files, sets the contract's environment and reads the results.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { existsSync, writeSync } from 'node:fs';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { FinaleError } from '../vocabulary/errors';
 import { type Containment, childOf } from './containment';
 import {
   MASK_VALUES_ENV,
@@ -29,6 +30,9 @@ export const SUPERVISOR_PATH = fileURLToPath(new URL('../supervisor/supervisor.s
 
 /** The masking process (supervisor/mask-main.ts, bundled beside the CLI as dist/mask.js). */
 export const MASK_PATH = fileURLToPath(new URL('../dist/mask.js', import.meta.url));
+
+/** How long a step's end waits for its masking process to write the last of the output. */
+const MASK_DRAIN_MS = 2000;
 
 /** The rendered files startSupervisor writes into FINALE_DIR. */
 export const SCRIPT_FILES = { script: 'script.sh', afterScript: 'after-script.sh' } as const;
@@ -130,6 +134,12 @@ function startMasker(options: SupervisorOptions): ChildProcess | undefined {
   if (typeof options.output !== 'number') {
     throw new Error('masking needs the output to be a file descriptor: a pipe would hand out unmasked bytes');
   }
+  // Without it the step's output would go to a process that died at once: lost, and SIGPIPE for the step.
+  if (!existsSync(MASK_PATH)) {
+    throw new FinaleError(
+      `${MASK_PATH} is missing, so secured values cannot be masked: run \`npm run build\``,
+    );
+  }
   // Detached, like the supervisor: it must outlive the engine that started it. Its environment holds
   // only the values and PATH, so no process listing takes it for one of the step's (no FINALE_DIR).
   return spawn(process.execPath, [MASK_PATH], {
@@ -195,7 +205,15 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   });
   // Only the step's processes hold the pipe now: the masker ends when the last of them has exited.
   masker?.stdin?.destroy();
-  const maskerDone = masker ? once(masker, 'exit').then(() => undefined) : Promise.resolve();
+  const maskerDone = new Promise<void>((resolve) => {
+    if (!masker) return resolve();
+    masker.once('exit', () => resolve());
+    masker.once('error', (error) => {
+      // The step's output then went nowhere: its log says why.
+      writeSync(options.output as number, `finale: the masking process failed: ${error.message}\n`);
+      resolve();
+    });
+  });
   masker?.unref();
   let gone = false;
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -213,9 +231,11 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     const exit = await collectExit(child, dir, ended, Boolean(options.contain));
     throw new Error(`could not start ${command}: supervisor exited with ${exit.code}`);
   }
-  // The log is whole only once the masker has written its last bytes.
+  // The log is whole once the masker has written its last bytes — unless a process the step left
+  // behind (uncontained) still holds the pipe: then the step's end does not wait for it, and the
+  // masker goes on masking what that process prints.
   const exited = collectExit(child, dir, ended, Boolean(options.contain)).then(async (exit) => {
-    await maskerDone;
+    await Promise.race([maskerDone, sleep(MASK_DRAIN_MS)]);
     return exit;
   });
   const contained = Boolean(options.contain);

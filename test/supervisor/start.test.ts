@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
@@ -71,5 +72,39 @@ describe('startSupervisor', () => {
     supervisor.stderr?.destroy();
     const exit = await supervisor.exited;
     expect(exit).toMatchObject({ code: 0, signal: null, outcome: 'succeeded' });
+  });
+
+  test('with secured values, a masking process writes the log; a leftover holding the pipe does not hold up the end', async () => {
+    const dir = temporaryDir('masked');
+    const log = join(dir, 'step.log');
+    const fd = openSync(log, 'w');
+    const started = Date.now();
+    const supervisor = await startSupervisor({
+      dir,
+      cwd: dir,
+      // Uncontained, a background process keeps the step's stdout open after the script ends.
+      // setsid and an empty environment: out of the script's group and unknown to the supervisor's
+      // search for the step's processes (FINALE_DIR), as a daemon that cleans its environment is.
+      script: [
+        'echo "token $TOKEN"',
+        `setsid env -i TOKEN="$TOKEN" sh -c 'echo up > "$0"; sleep 1; echo "late $TOKEN"; exec sleep 31' "$PWD/up" &`,
+        // The script ends only once the leftover runs with its clean environment.
+        'while [ ! -e up ]; do sleep 0.02; done',
+      ],
+      env: { PATH: process.env.PATH ?? '', TOKEN: 'tok-abcdef123' },
+      output: fd,
+      mask: [{ name: 'TOKEN', value: 'tok-abcdef123' }],
+    });
+    closeSync(fd);
+    const exit = await supervisor.exited;
+    expect(exit.outcome).toBe('succeeded');
+    // Ended within the drain time, not after the leftover's 30 s.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const text = readFileSync(log, 'utf8');
+    expect(text).toContain('token $TOKEN\n');
+    // What the leftover printed after the end is masked too: the masker lives on with it.
+    expect(text).toContain('late $TOKEN\n');
+    expect(text).not.toContain('tok-abcdef123');
+    execFileSync('pkill', ['-f', '^sleep 31$']);
   });
 });
