@@ -201,7 +201,13 @@ export async function openLocalHost(options: LocalHostOptions): Promise<LocalHos
     await seams.beforeControl?.(payload);
     return core.control(controlRequestOf(payload));
   };
-  const executions = new Executions(paths, { control, tokens, tasks }, (runId) => {
+  const handlers = {
+    control,
+    tokens,
+    tasks,
+    ...(seams.retryIntervalMs !== undefined ? { retryIntervalMs: seams.retryIntervalMs } : {}),
+  };
+  const executions = new Executions(paths, handlers, (runId) => {
     tasks.forget(runId);
     void upkeep.run('housekeeping', sweep);
   });

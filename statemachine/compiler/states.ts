@@ -19,6 +19,23 @@ const LAMBDA_TRANSIENT_RETRY = {
   BackoffRate: 2,
 } as const;
 
+/**
+ * RunTask refused for reasons that are not the step's: no Fargate capacity in the zones ("Capacity is
+ * unavailable at this time", which Step Functions raises as ECS.AmazonECSException:
+ * repost.aws/knowledge-center/ecs-fargate-runtask-capacity), an ECS server error, throttling. No
+ * task was started, so starting again is safe; the waits grow to 5 minutes, jittered so that the
+ * steps of many runs refused together do not come back together. Counted apart from `on-fail`
+ * retries, which run the step again after it ran.
+ */
+export const RUN_TASK_TRANSIENT_RETRY = {
+  ErrorEquals: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'],
+  IntervalSeconds: 10,
+  MaxAttempts: 6,
+  BackoffRate: 2,
+  MaxDelaySeconds: 300,
+  JitterStrategy: 'FULL',
+} as const;
+
 const CONTROL_TIMEOUT_SECONDS = 60;
 export const APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
 /** A lock wait re-runs acquire this often, so an expired lease is taken over without a releaser. */
@@ -144,6 +161,7 @@ export function runTaskState(
     },
     ResultPath: '$.task',
     TimeoutSeconds: timeoutSeconds,
+    Retry: [RUN_TASK_TRANSIENT_RETRY],
     Catch: catchers,
     Next: next,
   };

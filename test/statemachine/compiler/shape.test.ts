@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RUN_STATES } from '../../../statemachine/compiler/index';
 import { type AslDefinition, type AslState, RESOURCES } from '../../../statemachine/compiler/plan';
 import { planOf, planOfYaml } from './support';
+import { RUN_TASK_TRANSIENT_RETRY } from '../../../statemachine/compiler/states';
 
 type State = AslState & {
   Parameters?: { Payload?: Record<string, unknown> } & Record<string, unknown>;
@@ -166,7 +167,7 @@ describe('compiled state machine shape', () => {
     expect(plan.steps.map((s) => s.environment.BITBUCKET_PARALLEL_STEP_COUNT)).toEqual(['2', '2', '2', '2']);
   });
 
-  it('loops a retried step back to its Begin through a Step.Retry catch, not a Retry on the task', () => {
+  it('loops a retried step back to its Begin through a Step.Retry catch; the task retries only RunTask refusals', () => {
     const plan = planOf('on-fail');
     const states = plan.definition.States as Record<string, State>;
     expect(states['End: Flaky tests']?.Catch?.[0]).toEqual({
@@ -174,7 +175,10 @@ describe('compiled state machine shape', () => {
       Next: 'Begin: Flaky tests',
       ResultPath: null,
     });
-    expect(states['Flaky tests']?.Retry).toBeUndefined();
+    // A Retry on the task would run a failed script again behind completeStep's back: the task
+    // retries only RunTask's refusals, which started no task.
+    expect(states['Flaky tests']?.Retry).toEqual([RUN_TASK_TRANSIENT_RETRY]);
+    expect(RUN_TASK_TRANSIENT_RETRY.ErrorEquals.every((name) => name.startsWith('ECS.'))).toBe(true);
     expect(states['End: Optional audit']?.Catch?.map((c) => c.ErrorEquals[0])).toEqual(['States.ALL']);
     expect(plan.steps.map((s) => s.onFail)).toEqual([
       { strategy: 'retry', maxRetryCount: 2 },
