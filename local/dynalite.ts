@@ -7,7 +7,6 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
-  type CreateTableCommandInput,
   DescribeTableCommand,
   DynamoDBClient,
   type DynamoDBClientConfig,
@@ -15,7 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, type DocumentClientOptions, prefixedTableNames } from '../store/client';
-import { TABLES, type TableName, type TableNames, type TableSpec } from '../store/tables';
+import { createTableInput, TABLES, type TableName, type TableNames } from '../store/tables';
 
 // dynalite ships no type declarations: this is the part of its API used here.
 type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number }) => Server;
@@ -218,35 +217,6 @@ async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise
       await waitUntilActive(client, tables[table]);
     }),
   );
-}
-
-/** The CreateTable request for a table spec (on-demand billing, as on AWS). */
-function createTableInput(spec: TableSpec, tableName: string): CreateTableCommandInput {
-  const attributes = new Map<string, 'S' | 'N'>();
-  const keySchema = (key: TableSpec['partitionKey'], sort?: TableSpec['sortKey']) => {
-    attributes.set(key.name, key.type);
-    if (sort) attributes.set(sort.name, sort.type);
-    return [
-      { AttributeName: key.name, KeyType: 'HASH' as const },
-      ...(sort ? [{ AttributeName: sort.name, KeyType: 'RANGE' as const }] : []),
-    ];
-  };
-  const KeySchema = keySchema(spec.partitionKey, spec.sortKey);
-  const indexes = (spec.indexes ?? []).map((index) => ({
-    IndexName: index.name,
-    KeySchema: keySchema(index.partitionKey, index.sortKey),
-    Projection: { ProjectionType: 'ALL' as const },
-  }));
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema,
-    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
-      AttributeName,
-      AttributeType,
-    })),
-    ...(indexes.length ? { GlobalSecondaryIndexes: indexes } : {}),
-  };
 }
 
 async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {

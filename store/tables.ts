@@ -1,5 +1,8 @@
-// The DynamoDB tables, described once: infra/ creates them with CDK, local/ creates them in dynalite.
+// The DynamoDB tables, described once: infra/ creates them with CDK, local/ in dynalite (and the moto
+// tests in moto) with createTableInput.
 // Only single-item conditional writes are used (dynalite has no transactions, no TTL).
+
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
 export interface TableSpec {
   /** Stable logical name: the CDK construct id and the local table name. Never rename. */
@@ -61,3 +64,32 @@ export type TableName = keyof typeof TABLES;
 
 /** Actual table names per deployment (CDK-generated on AWS, prefixed locally). */
 export type TableNames = Readonly<Record<TableName, string>>;
+
+/** The CreateTable request for a table spec (on-demand billing, as on AWS). */
+export function createTableInput(spec: TableSpec, tableName: string): CreateTableCommandInput {
+  const attributes = new Map<string, 'S' | 'N'>();
+  const keySchema = (key: TableSpec['partitionKey'], sort?: TableSpec['sortKey']) => {
+    attributes.set(key.name, key.type);
+    if (sort) attributes.set(sort.name, sort.type);
+    return [
+      { AttributeName: key.name, KeyType: 'HASH' as const },
+      ...(sort ? [{ AttributeName: sort.name, KeyType: 'RANGE' as const }] : []),
+    ];
+  };
+  const KeySchema = keySchema(spec.partitionKey, spec.sortKey);
+  const indexes = (spec.indexes ?? []).map((index) => ({
+    IndexName: index.name,
+    KeySchema: keySchema(index.partitionKey, index.sortKey),
+    Projection: { ProjectionType: 'ALL' as const },
+  }));
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema,
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+      AttributeName,
+      AttributeType,
+    })),
+    ...(indexes.length ? { GlobalSecondaryIndexes: indexes } : {}),
+  };
+}

@@ -13,11 +13,11 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, expect, it } from 'vitest';
 import { awsExecutor } from '../../aws/executor';
-import { createTaskDefinitions, type TaskDefinitionSettings } from '../../aws/task-definitions';
+import { createTaskDefinitions, } from '../../aws/task-definitions';
 import { ssmVault } from '../../aws/vault';
 import { recordEnvironments, setVariable, storedVariablesFor } from '../../core/repository-variables';
 import { alice, planOf, useCoreHarness } from '../core/fixtures';
-import { MOTO_ACCOUNT, MOTO_REGION, useMoto } from '../support/moto';
+import { MOTO_ACCOUNT, MOTO_REGION, motoTaskDefinitionSettings, useMoto } from '../support/moto';
 
 const moto = useMoto();
 const h = useCoreHarness();
@@ -32,20 +32,7 @@ beforeAll(async () => {
   keyArn = (await new KMSClient(moto.clientConfig).send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
 });
 
-const settings = (): TaskDefinitionSettings => ({
-  prefix: 'finale',
-  partition: 'aws',
-  region: MOTO_REGION,
-  account: MOTO_ACCOUNT,
-  agentImage: `${MOTO_ACCOUNT}.dkr.ecr.${MOTO_REGION}.amazonaws.com/finale-agent:1`,
-  taskRoleArn: `arn:aws:iam::${MOTO_ACCOUNT}:role/task`,
-  executionRoleArn: `arn:aws:iam::${MOTO_ACCOUNT}:role/execution`,
-  logGroup: '/finale/steps',
-  tables: h.db.tables,
-  hostTokenSecretArn: `arn:aws:secretsmanager:${MOTO_REGION}:${MOTO_ACCOUNT}:secret:host`,
-  artifactsBucket: 'finale-artifacts',
-  variablesKeyArn: keyArn,
-});
+const settings = () => motoTaskDefinitionSettings({ tables: h.db.tables, variablesKeyArn: keyArn });
 
 /** Every RegisterTaskDefinition request: its input, and its body as it went over the wire. */
 function recordRegistrations(client: ECSClient) {

@@ -1,6 +1,6 @@
 // Test helper: moto's server (`moto_server`, an optional tool: test/support/tools.ts) standing in for
-// the AWS services the vault and the task definitions call — SSM, KMS, ECS — on a random port, one
-// per test file, so files run in parallel without sharing state. Only files named moto-*.test.ts
+// the AWS services Finale's adapters call — SSM, KMS, ECS, DynamoDB, Step Functions, Secrets
+// Manager, S3, CloudWatch Logs — on a random port, one per test file, so files run in parallel without sharing state. Only files named moto-*.test.ts
 // use it, which npm test leaves out where moto is not installed.
 //
 //   const moto = useMoto();                       // registers beforeAll/afterAll
@@ -8,6 +8,8 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll } from 'vitest';
+import type { TaskDefinitionSettings } from '../../aws/task-definitions';
+import { prefixedTableNames } from '../../store/client';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -88,5 +90,26 @@ export function useMoto(): Moto {
       return need().clientConfig;
     },
     close: () => need().close(),
+  };
+}
+
+/** Task definition settings of a deployment in moto's account and region; `given` replaces any. */
+export function motoTaskDefinitionSettings(
+  given: Partial<TaskDefinitionSettings> = {},
+): TaskDefinitionSettings {
+  return {
+    prefix: 'finale',
+    partition: 'aws',
+    region: MOTO_REGION,
+    account: MOTO_ACCOUNT,
+    agentImage: `${MOTO_ACCOUNT}.dkr.ecr.${MOTO_REGION}.amazonaws.com/finale-agent:1`,
+    taskRoleArn: `arn:aws:iam::${MOTO_ACCOUNT}:role/task`,
+    executionRoleArn: `arn:aws:iam::${MOTO_ACCOUNT}:role/execution`,
+    logGroup: '/finale/steps',
+    tables: prefixedTableNames('finale-'),
+    hostTokenSecretArn: `arn:aws:secretsmanager:${MOTO_REGION}:${MOTO_ACCOUNT}:secret:host`,
+    artifactsBucket: 'finale-artifacts',
+    variablesKeyArn: `arn:aws:kms:${MOTO_REGION}:${MOTO_ACCOUNT}:key/0000`,
+    ...given,
   };
 }

@@ -35,8 +35,8 @@ export const OPTIONAL_TOOLS: readonly OptionalTool[] = [
     files: ['test/supervisor/shellcheck.test.ts'],
   },
   {
-    // moto's server answers the AWS APIs Finale's vault and task definitions use (SSM, KMS, ECS),
-    // checking requests against the services' models (test/support/moto.ts).
+    // moto's server answers the AWS APIs Finale's adapters use (SSM, KMS, ECS, DynamoDB, Step
+    // Functions, Secrets Manager, S3, Logs), checking requests against the services' models (test/support/moto.ts).
     command: 'moto_server',
     install: { command: "pip install 'moto[server]==5.2.1'" },
     files: ['test/**/moto-*.test.ts'],

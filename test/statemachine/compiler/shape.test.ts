@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RUN_STATES } from '../../../statemachine/compiler/index';
 import { type AslDefinition, type AslState, RESOURCES } from '../../../statemachine/compiler/plan';
-import { planOf, planOfYaml } from './support';
 import { RUN_TASK_TRANSIENT_RETRY } from '../../../statemachine/compiler/states';
+import { planOf, planOfYaml } from './support';
 
 type State = AslState & {
   Parameters?: { Payload?: Record<string, unknown> } & Record<string, unknown>;
