@@ -13,7 +13,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, expect, it } from 'vitest';
 import { awsExecutor } from '../../aws/executor';
-import { createTaskDefinitions, } from '../../aws/task-definitions';
+import { createTaskDefinitions } from '../../aws/task-definitions';
 import { ssmVault } from '../../aws/vault';
 import { recordEnvironments, setVariable, storedVariablesFor } from '../../core/repository-variables';
 import { alice, planOf, useCoreHarness } from '../core/fixtures';
