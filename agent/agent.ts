@@ -11,7 +11,7 @@
 // All along it writes the step's output to its own log with the secured values masked (output.ts),
 // and reports which output variables hold one of them, so the core keeps those sealed.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { taskStopMode } from '../core/stop';
@@ -163,9 +163,12 @@ export function runAgent(deps: AgentDeps): AgentHandle {
           ? `finale: immediate stop requested${by}`
           : `finale: stop requested${by}: the step stops gracefully`,
       );
-      await writeFile(paths.cancel, immediate ? 'immediate\n' : 'stop\n').catch((error: Error) =>
-        log(`finale: cannot write the cancel file: ${error.message}`),
-      );
+      // Written beside it and renamed: the supervisor polls for the file, and one it found empty (created,
+      // not yet written) would read as a graceful stop where an immediate one was asked for.
+      const written = `${paths.cancel}.writing`;
+      await writeFile(written, immediate ? 'immediate\n' : 'stop\n')
+        .then(() => rename(written, paths.cancel))
+        .catch((error: Error) => log(`finale: cannot write the cancel file: ${error.message}`));
     },
   };
 }
