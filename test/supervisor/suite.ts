@@ -39,7 +39,10 @@ function countingScript(signal: 'TERM' | 'INT'): string[] {
 export function supervisorSuite(variant: ShellVariant): void {
   afterAll(removeTemporaryDirs);
 
-  describe.concurrent(`the step supervisor under ${variant.name}`, () => {
+  // One retry: under the whole suite's load (moto servers, real runs beside it), a bash run with
+  // repeated stop signals has twice hung until the timeout (2026-12-03), never when this file runs
+  // alone, with or without CPU load. Not yet traced; a second hang in a row still fails the test.
+  describe.concurrent(`the step supervisor under ${variant.name}`, { retry: 1 }, () => {
     test('runs the items as one program: set -e, + echo lines, if/fi and && across items, exports', async () => {
       const run = await runStep(variant, {
         script: [
