@@ -57,8 +57,8 @@ interface AwsExecutorDeps {
       securedOf: (spec: StepSpec) => Promise<StepStoredVariables['secured']>,
     ): Promise<Record<string, string>>;
   };
-  /** The stored variables one step of the run receives (core's storedVariablesFor). */
-  readonly storedVariables: (run: RunRecord, spec: StepSpec) => Promise<StepStoredVariables>;
+  /** The run's stored variables, read once: what each of its steps receives (core's storedVariablesOfRun). */
+  readonly storedVariables: (run: RunRecord) => Promise<(spec: StepSpec) => StepStoredVariables>;
   readonly stateMachines: {
     version(repository: string, pipeline: string, definition: Plan['definition']): Promise<string>;
   };
@@ -68,10 +68,9 @@ export function awsExecutor(deps: AwsExecutorDeps): Executor {
   return {
     async start(run, plan) {
       const [taskDefinitions, version] = await Promise.all([
-        deps.taskDefinitions.forPlan(
-          plan.steps,
-          async (spec) => (await deps.storedVariables(run, spec)).secured,
-        ),
+        deps
+          .storedVariables(run)
+          .then((of) => deps.taskDefinitions.forPlan(plan.steps, async (spec) => of(spec).secured)),
         deps.stateMachines.version(run.repository, plan.pipeline, plan.definition),
       ]);
       const input = executionInput(run, plan, deps.environment, taskDefinitions);

@@ -200,11 +200,14 @@ export interface StepStoredVariables {
   readonly secured: readonly { readonly name: string; readonly reference: string }[];
 }
 
-export async function storedVariablesFor(
+/**
+ * The repository's stored variables, read once, and what each step of the run receives from them:
+ * a run's start (its task definitions) asks for every step, and must not read them once per step.
+ */
+export async function storedVariablesOfRun(
   run: Pick<RunRecord, 'repository' | 'variables'>,
-  spec: Pick<StepSpec, 'environment'>,
   deps: Pick<CoreDeps, 'store'>,
-): Promise<StepStoredVariables> {
+): Promise<(spec: Pick<StepSpec, 'environment'>) => StepStoredVariables> {
   const records = await deps.store.variables.list(run.repository);
   const stored: ScopedVariable<VariableRecord>[] = records.map((record) => ({
     name: record.name,
@@ -212,18 +215,29 @@ export async function storedVariablesFor(
     secured: record.secured,
     value: record,
   }));
-  const chosen = applicableVariables(
-    stored,
-    spec.environment.BITBUCKET_DEPLOYMENT_ENVIRONMENT,
-    run.variables,
-  );
-  const plain: Record<string, string> = {};
-  const secured: { name: string; reference: string }[] = [];
-  for (const { name, value: record } of chosen) {
-    if (record.secured && record.sealed !== undefined) secured.push({ name, reference: record.sealed });
-    else if (record.value !== undefined) plain[name] = record.value;
-  }
-  return { plain, secured };
+  return (spec) => {
+    const chosen = applicableVariables(
+      stored,
+      spec.environment.BITBUCKET_DEPLOYMENT_ENVIRONMENT,
+      run.variables,
+    );
+    const plain: Record<string, string> = {};
+    const secured: { name: string; reference: string }[] = [];
+    for (const { name, value: record } of chosen) {
+      if (record.secured && record.sealed !== undefined) secured.push({ name, reference: record.sealed });
+      else if (record.value !== undefined) plain[name] = record.value;
+    }
+    return { plain, secured };
+  };
+}
+
+/** What one step receives from the stored variables (a step starting on its own). */
+export async function storedVariablesFor(
+  run: Pick<RunRecord, 'repository' | 'variables'>,
+  spec: Pick<StepSpec, 'environment'>,
+  deps: Pick<CoreDeps, 'store'>,
+): Promise<StepStoredVariables> {
+  return (await storedVariablesOfRun(run, deps))(spec);
 }
 
 /** A run's output variables for a later step: the secured ones unsealed, to be masked. */

@@ -18,7 +18,7 @@ import { ecsTaskControl } from '../aws/task-control';
 import { createTaskDefinitions } from '../aws/task-definitions';
 import { ssmVault } from '../aws/vault';
 import { type Core, createCore, createPlanSource } from '../core/index';
-import { storedVariablesFor } from '../core/repository-variables';
+import { storedVariablesOfRun } from '../core/repository-variables';
 import type { Executor } from '../core/start';
 import { createHost, parseHostConfig, type RepositoryHost } from '../repository-hosts/index';
 import type { PipelineCompiler } from '../statemachine/pipelines';
@@ -149,7 +149,7 @@ export function awsExecutorFrom(
   return awsExecutor({
     sfn: clients.sfn,
     store,
-    storedVariables: (run, spec) => storedVariablesFor(run, spec, { store }),
+    storedVariables: (run) => storedVariablesOfRun(run, { store }),
     environment: {
       controlFunctionArn: config.controlFunctionArn,
       cluster: config.cluster,

@@ -40,19 +40,19 @@ function writer(path: string, script: string): Promise<number> {
   });
 }
 
+/** A follower of a fresh output file with the test's secret, collecting what it writes and logs. */
+async function following(name: string, pollMs = 10) {
+  const path = join(dir, name);
+  await writeFile(path, '');
+  const out = collector();
+  const lines: string[] = [];
+  const follower = followOutput({ path, secured, sink: out.sink, log: (line) => lines.push(line), pollMs });
+  return { path, out, lines, follower };
+}
+
 describe("the agent's masking of the step's output", () => {
   it('masks a secret cut across two writes; what comes before it is shown at once', async () => {
-    const path = join(dir, 'split');
-    await writeFile(path, '');
-    const out = collector();
-    const lines: string[] = [];
-    const follower = followOutput({
-      path,
-      secured,
-      sink: out.sink,
-      log: (line) => lines.push(line),
-      pollMs: 10,
-    });
+    const { path, out, lines, follower } = await following('split');
     const started = Date.now();
     const code = await writer(
       path,
@@ -71,10 +71,7 @@ describe("the agent's masking of the step's output", () => {
   });
 
   it('reads to the very end once finished, the held-back tail included', async () => {
-    const path = join(dir, 'tail');
-    await writeFile(path, '');
-    const out = collector();
-    const follower = followOutput({ path, secured, sink: out.sink, log: () => undefined, pollMs: 5_000 });
+    const { path, out, follower } = await following('tail', 5_000);
     // Written while the follower sleeps; the tail could begin the secret, and is shown in the end.
     await writer(path, `printf 'last line\\n%s' "${SECRET.slice(0, 5)}"`);
     await follower.finish();
@@ -82,17 +79,7 @@ describe("the agent's masking of the step's output", () => {
   });
 
   it('starts over when a script truncates its output (`> /dev/stdout`), and says so', async () => {
-    const path = join(dir, 'truncated');
-    await writeFile(path, '');
-    const out = collector();
-    const lines: string[] = [];
-    const follower = followOutput({
-      path,
-      secured,
-      sink: out.sink,
-      log: (line) => lines.push(line),
-      pollMs: 10,
-    });
+    const { path, out, lines, follower } = await following('truncated');
     await writer(
       path,
       `echo "one ${SECRET}"; sleep 0.3; echo two > /dev/stdout; sleep 0.3; echo "three ${SECRET}"`,

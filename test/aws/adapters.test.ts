@@ -411,7 +411,7 @@ describe('state machines and the executor', () => {
       taskDefinitions: {
         forPlan: async () => ({ s0: 'arn:aws:ecs:eu-west-1:1:task-definition/finale-step-x:1' }),
       },
-      storedVariables: async () => ({ plain: {}, secured: [] }),
+      storedVariables: async () => () => ({ plain: {}, secured: [] }),
       stateMachines: { version: async () => `${arn}:3` },
     });
     await executor.start({ ...run, pipeline: plan.pipeline } as RunRecord, plan);

@@ -15,7 +15,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { awsExecutor } from '../../aws/executor';
 import { createTaskDefinitions } from '../../aws/task-definitions';
 import { ssmVault } from '../../aws/vault';
-import { recordEnvironments, setVariable, storedVariablesFor } from '../../core/repository-variables';
+import { recordEnvironments, setVariable, storedVariablesOfRun } from '../../core/repository-variables';
 import { alice, planOf, useCoreHarness } from '../core/fixtures';
 import { MOTO_ACCOUNT, MOTO_REGION, motoTaskDefinitionSettings, useMoto } from '../support/moto';
 
@@ -88,7 +88,7 @@ it('registers definitions with secrets by ARN that moto accepts, and no secured 
       assignPublicIp: 'DISABLED',
     },
     taskDefinitions: createTaskDefinitions(ecs, settings()),
-    storedVariables: (current, spec) => storedVariablesFor(current, spec, h.deps),
+    storedVariables: (current) => storedVariablesOfRun(current, h.deps),
     stateMachines: { version: async () => `arn:aws:states:${MOTO_REGION}:${MOTO_ACCOUNT}:stateMachine:m:1` },
   });
   await executor.start(run, plan);

@@ -181,6 +181,7 @@ describe('secured variables in the task definition', () => {
     const sfnMock = mockClient(sfn);
     sfnMock.on(StartExecutionCommand).resolves({});
     const asked: [string, number][] = [];
+    const reads: string[] = [];
     const plan = planOf([
       {},
       { environment: { BITBUCKET_DEPLOYMENT_ENVIRONMENT: 'production' } },
@@ -198,10 +199,13 @@ describe('secured variables in the task definition', () => {
         assignPublicIp: 'DISABLED',
       },
       taskDefinitions: createTaskDefinitions(ecs, SETTINGS),
-      storedVariables: async (run: RunRecord, spec: StepSpec) => {
-        asked.push([run.runId, spec.index]);
-        const deploying = spec.environment.BITBUCKET_DEPLOYMENT_ENVIRONMENT === 'production';
-        return { plain: { API_URL: 'https://plain.example' }, secured: deploying ? [NPM, KEY] : [NPM] };
+      storedVariables: async (run: RunRecord) => {
+        reads.push(run.runId);
+        return (spec: StepSpec) => {
+          asked.push([run.runId, spec.index]);
+          const deploying = spec.environment.BITBUCKET_DEPLOYMENT_ENVIRONMENT === 'production';
+          return { plain: { API_URL: 'https://plain.example' }, secured: deploying ? [NPM, KEY] : [NPM] };
+        };
       },
       stateMachines: { version: async () => 'arn:aws:states:eu-west-1:1:stateMachine:m:1' },
     });
@@ -211,6 +215,8 @@ describe('secured variables in the task definition', () => {
       ['run-1', 1],
       ['run-1', 3],
     ]);
+    // The repository's variables are read once for the whole run, not once per step.
+    expect(reads).toEqual(['run-1']);
     // Steps 0 and 3 share a definition; the deploying step has its own.
     const registered = ecsMock.commandCalls(RegisterTaskDefinitionCommand).map((call) => call.args[0].input);
     expect(registered.map((input) => container(input, 'step').secrets!.map((secret) => secret.name))).toEqual(
